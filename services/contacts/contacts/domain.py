@@ -1,0 +1,63 @@
+"""Pure rules of the contacts service: no I/O, no framework."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import timedelta
+
+import phonenumbers
+
+from shared.contracts.common import StaffRole
+
+STAFF_SESSION_LIFETIME = timedelta(hours=12)
+MAX_FAILED_STAFF_LOGINS = 5
+STAFF_LOCKOUT = timedelta(minutes=15)
+API_TOKEN_PREFIX = "pat_"  # noqa: S105 - a visible prefix, not a secret
+
+
+def normalize_email(email: str) -> str:
+    """The form two emails are compared in: the same mailbox written twice is one contact."""
+    return email.strip().lower()
+
+
+def display_name(first_name: str, last_name: str) -> str:
+    return f"{first_name} {last_name}".strip()
+
+
+class InvalidPhone(ValueError):
+    pass
+
+
+def normalize_phone(phone: str, locale: str) -> str:
+    """Phone in E.164. A number without a country code is read in the country of the locale."""
+    region = locale.split("-", 1)[1] if "-" in locale else None
+    try:
+        number = phonenumbers.parse(phone, region)
+    except phonenumbers.NumberParseException:
+        raise InvalidPhone("not a phone number") from None
+    if not phonenumbers.is_valid_number(number):
+        raise InvalidPhone("not a valid phone number for its country (add the country code, e.g. +44)")
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def can_edit_contacts(role: StaffRole) -> bool:
+    return role != StaffRole.VIEWER
+
+
+def can_manage_portal_access(role: StaffRole, granted: bool) -> bool:
+    """Admins always may; anyone else needs the permission granted."""
+    return role == StaffRole.ADMIN or (granted and role != StaffRole.VIEWER)
+
+
+def new_secret() -> str:
+    return secrets.token_urlsafe(32)
+
+
+def new_api_token() -> str:
+    return API_TOKEN_PREFIX + secrets.token_urlsafe(32)
+
+
+def digest(secret: str) -> str:
+    """Tokens and session ids are stored only as their SHA-256."""
+    return hashlib.sha256(secret.encode()).hexdigest()

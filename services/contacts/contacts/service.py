@@ -1,0 +1,93 @@
+"""nameko entrypoints of the contacts service: each parses its payload and calls one handler."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from nameko.rpc import rpc
+
+from contacts import handlers
+from contacts.models import outbox
+from shared.contracts import contacts as c
+from shared.contracts.common import utc_now
+from shared.contracts.errors import ServiceError
+from shared.contracts.validation import parse
+from shared.providers import Database, OutboxRelay, PasswordHashing
+
+Json = dict[str, Any]
+expected = {"expected_exceptions": ServiceError}
+
+
+class ContactsService:
+    """Owns organizations, staff members (roles, portal-access permission, credentials) and contacts
+    (type, names, email, phone, locale), with de-duplication by email within an organization."""
+
+    name = "contacts"
+
+    db = Database()
+    passwords = PasswordHashing()
+    relay = OutboxRelay(outbox)
+
+    @rpc(**expected)
+    def create_organization(self, payload: Json) -> Json:
+        cmd = parse(c.CreateOrganization, payload)
+        return handlers.create_organization(self.db, self.passwords, cmd).model_dump(mode="json")
+
+    @rpc(**expected)
+    def get_organization(self, payload: Json) -> Json:
+        q = parse(c.GetOrganization, payload)
+        return handlers.get_organization(self.db, q.organization_id).model_dump(mode="json")
+
+    @rpc(**expected)
+    def create_staff_member(self, payload: Json) -> Json:
+        cmd = parse(c.CreateStaffMember, payload)
+        return handlers.create_staff_member(self.db, self.passwords, cmd).model_dump(mode="json")
+
+    @rpc(**expected)
+    def authenticate_api_token(self, payload: Json) -> Json:
+        q = parse(c.AuthenticateApiToken, payload)
+        return handlers.authenticate_api_token(self.db, q.token).model_dump(mode="json")
+
+    @rpc(**expected)
+    def staff_login(self, payload: Json) -> Json:
+        cmd = parse(c.StaffLogin, payload)
+        return handlers.staff_login(self.db, self.passwords, cmd, utc_now()).model_dump(mode="json")
+
+    @rpc(**expected)
+    def authenticate_staff_session(self, payload: Json) -> Json:
+        q = parse(c.AuthenticateStaffSession, payload)
+        return handlers.authenticate_staff_session(self.db, q.session_id, utc_now()).model_dump(mode="json")
+
+    @rpc(**expected)
+    def end_staff_session(self, payload: Json) -> Json:
+        cmd = parse(c.EndStaffSession, payload)
+        handlers.end_staff_session(self.db, cmd.session_id, utc_now())
+        return {}
+
+    @rpc(**expected)
+    def create_contact(self, payload: Json) -> Json:
+        cmd = parse(c.CreateContact, payload)
+        return handlers.create_contact(self.db, cmd, utc_now()).model_dump(mode="json")
+
+    @rpc(**expected)
+    def update_contact(self, payload: Json) -> Json:
+        cmd = parse(c.UpdateContact, payload)
+        return handlers.update_contact(self.db, cmd, utc_now()).model_dump(mode="json")
+
+    @rpc(**expected)
+    def archive_contact(self, payload: Json) -> Json:
+        cmd = parse(c.ArchiveContact, payload)
+        return handlers.archive_contact(self.db, cmd, utc_now()).model_dump(mode="json")
+
+    @rpc(**expected)
+    def get_contact(self, payload: Json) -> Json:
+        return handlers.get_contact(self.db, parse(c.GetContact, payload)).model_dump(mode="json")
+
+    @rpc(**expected)
+    def list_contacts(self, payload: Json) -> Json:
+        return handlers.list_contacts(self.db, parse(c.ListContacts, payload)).model_dump(mode="json")
+
+    @rpc(**expected)
+    def get_eligibility_facts(self, payload: Json) -> Json:
+        q = parse(c.GetEligibilityFacts, payload)
+        return handlers.get_eligibility_facts(self.db, q).model_dump(mode="json")

@@ -1,0 +1,52 @@
+from shared.green import patch
+
+patch()  # before anything imports SQLAlchemy, psycopg or kombu
+
+from collections.abc import Callable  # noqa: E402
+from typing import Any  # noqa: E402
+
+import pytest  # noqa: E402
+from nameko.testing.services import entrypoint_hook  # noqa: E402
+
+from contacts.service import ContactsService  # noqa: E402
+from shared.contracts import contacts as c  # noqa: E402
+from shared.contracts.common import RpcMethod  # noqa: E402
+from shared.settings import ServiceSettings  # noqa: E402
+from shared.testing.fixtures import infra  # noqa: E402,F401 - a fixture
+from shared.testing.helpers import ADMIN_PASSWORD, random_email, random_name  # noqa: E402
+
+
+@pytest.fixture
+def settings(infra) -> ServiceSettings:  # noqa: F811
+    return ServiceSettings(**infra.settings_overrides())
+
+
+@pytest.fixture
+def contacts(container_factory, settings):
+    container = container_factory(ContactsService, settings.nameko_config())
+    container.start()
+    return container
+
+
+@pytest.fixture
+def call(contacts) -> Callable[..., Any]:
+    """Run one RPC method of the contacts service in a real worker, with its contract models."""
+
+    def call(method: RpcMethod, request: Any) -> Any:
+        with entrypoint_hook(contacts, method.name) as hook:
+            return method.response.model_validate(hook(request.model_dump(mode="json", exclude_unset=True)))
+
+    return call
+
+
+@pytest.fixture
+def org(call) -> c.OrganizationCreated:
+    return call(
+        c.CREATE_ORGANIZATION,
+        c.CreateOrganization(
+            name=random_name("Org"),
+            admin_email=random_email("admin"),
+            admin_name="Ada Admin",
+            admin_password=ADMIN_PASSWORD,
+        ),
+    )

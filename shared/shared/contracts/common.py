@@ -1,0 +1,110 @@
+"""Types every contract uses: base models, ids, enums, validated strings."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Annotated, Generic, TypeVar
+from uuid import UUID
+
+from email_validator import EmailNotValidError, validate_email
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+
+
+class Request(BaseModel):
+    """An RPC payload. Strict: an unknown field is an error, never silently dropped."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    schema_version: int = 1
+
+
+class View(BaseModel):
+    """An RPC answer. Lenient on unknown fields, so a producer can add fields first."""
+
+    model_config = ConfigDict(extra="ignore")
+    schema_version: int = 1
+
+
+class ContactType(enum.StrEnum):
+    TENANT = "tenant"
+    LANDLORD = "landlord"
+    VENDOR = "vendor"
+    APPLICANT = "applicant"
+    CUSTOMER = "customer"
+
+
+class InvitationState(enum.StrEnum):
+    PENDING = "pending"
+    SENT = "sent"
+    DELIVERED = "delivered"
+    BOUNCED = "bounced"
+    ACCEPTED = "accepted"
+    EXPIRED = "expired"
+    REVOKED = "revoked"
+    SUPERSEDED = "superseded"
+
+
+class StaffRole(enum.StrEnum):
+    ADMIN = "admin"
+    MANAGER = "manager"
+    AGENT = "agent"
+    VIEWER = "viewer"
+
+
+def _check_email(value: str) -> str:
+    try:
+        return validate_email(value, check_deliverability=False).normalized
+    except EmailNotValidError as exc:
+        raise ValueError(f"not a valid email address: {exc}") from None
+
+
+Email = Annotated[str, StringConstraints(strip_whitespace=True, max_length=254), AfterValidator(_check_email)]
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+ShortText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+Locale = Annotated[str, StringConstraints(pattern=r"^[a-z]{2,3}(-[A-Z]{2})?$")]
+# An opaque secret (token, session id) as it travels between gateway and service.
+Secret = Annotated[str, StringConstraints(min_length=16, max_length=200, pattern=r"^[A-Za-z0-9_-]+$")]
+Password = Annotated[str, StringConstraints(min_length=1, max_length=1024)]
+
+
+class StaffActor(Request):
+    """Who asks: the gateway passes the authenticated staff member with every staff command."""
+
+    organization_id: UUID
+    staff_member_id: UUID
+
+
+class Problem(View):
+    """One reason something cannot be done, for a person to read."""
+
+    code: str
+    message: str
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+Req = TypeVar("Req", bound=BaseModel)
+Resp = TypeVar("Resp", bound=BaseModel)
+
+
+@dataclass(frozen=True)
+class RpcMethod(Generic[Req, Resp]):
+    """One RPC method's contract: where it lives and what goes in and out."""
+
+    service: str
+    name: str
+    request: type[Req]
+    response: type[Resp]
+
+
+class Empty(View):
+    pass
+
+
+class Page(View):
+    total: int = Field(ge=0)
+    limit: int
+    offset: int

@@ -1,0 +1,215 @@
+"""RPC contract of the contacts service: organizations, staff members, contacts."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+from uuid import UUID
+
+from pydantic import Field, StringConstraints, model_validator
+
+from shared.contracts.common import (
+    ContactType,
+    Email,
+    Empty,
+    Locale,
+    Name,
+    Page,
+    Password,
+    Request,
+    RpcMethod,
+    Secret,
+    ShortText,
+    StaffActor,
+    StaffRole,
+    View,
+)
+
+Phone = Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=32)]
+SearchText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+
+# --- organizations and staff ------------------------------------------------------------------
+
+
+class OrganizationView(View):
+    id: UUID
+    name: str
+    active: bool
+    created_at: datetime
+
+
+class StaffMemberView(View):
+    id: UUID
+    organization_id: UUID
+    email: str
+    name: str
+    role: StaffRole
+    can_manage_portal_access: bool
+    active: bool
+
+
+class StaffPrincipal(View):
+    """An authenticated staff member, as the gateway sees them."""
+
+    staff_member: StaffMemberView
+    organization: OrganizationView
+
+
+class CreateOrganization(Request):
+    name: ShortText
+    admin_email: Email
+    admin_name: Name
+    admin_password: Password
+
+
+class OrganizationCreated(View):
+    organization: OrganizationView
+    admin: StaffMemberView
+    api_token: str
+
+
+class GetOrganization(Request):
+    organization_id: UUID
+
+
+class CreateStaffMember(Request):
+    actor: StaffActor
+    email: Email
+    name: Name
+    role: StaffRole = StaffRole.AGENT
+    can_manage_portal_access: bool = False
+    password: Password | None = None
+
+
+class AuthenticateApiToken(Request):
+    token: Secret
+
+
+class StaffLogin(Request):
+    email: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=254)]
+    password: Password
+
+
+class StaffSessionIssued(View):
+    session_id: str
+    principal: StaffPrincipal
+
+
+class AuthenticateStaffSession(Request):
+    session_id: Secret
+
+
+class EndStaffSession(Request):
+    session_id: Secret
+
+
+# --- contacts ---------------------------------------------------------------------------------
+
+
+class ContactView(View):
+    id: UUID
+    organization_id: UUID
+    type: ContactType
+    first_name: str
+    last_name: str
+    display_name: str
+    email: str
+    phone: str | None
+    locale: str
+    archived_at: datetime | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class NewContact(Request):
+    type: ContactType
+    first_name: Name
+    last_name: Name
+    email: Email
+    phone: Phone | None = None
+    locale: Locale = "en-GB"
+
+
+class ContactChanges(Request):
+    """Only the fields given change (send only those); `type` is fixed once a contact exists."""
+
+    first_name: Name | None = None
+    last_name: Name | None = None
+    email: Email | None = None
+    phone: Phone | None = None
+    locale: Locale | None = None
+
+    @model_validator(mode="after")
+    def _something_changes(self) -> ContactChanges:
+        given = self.model_fields_set - {"schema_version"}
+        if not given:
+            raise ValueError("give at least one field to change")
+        for name in sorted(given - {"phone"}):
+            if getattr(self, name) is None:
+                raise ValueError(f"{name} cannot be removed, only changed (phone can be set to null)")
+        return self
+
+
+class CreateContact(Request):
+    actor: StaffActor
+    contact: NewContact
+
+
+class UpdateContact(Request):
+    actor: StaffActor
+    contact_id: UUID
+    changes: ContactChanges
+
+
+class ArchiveContact(Request):
+    actor: StaffActor
+    contact_id: UUID
+
+
+class GetContact(Request):
+    organization_id: UUID
+    contact_id: UUID
+
+
+class ListContacts(Request):
+    organization_id: UUID
+    type: ContactType | None = None
+    search: SearchText | None = None
+    include_archived: bool = False
+    limit: int = Field(default=50, ge=1, le=200)
+    offset: int = Field(default=0, ge=0, le=1_000_000)
+
+
+class ContactPage(Page):
+    items: list[ContactView]
+
+
+class GetEligibilityFacts(Request):
+    organization_id: UUID
+    contact_id: UUID
+    staff_member_id: UUID
+
+
+class EligibilityFacts(View):
+    """What contacts knows that decides whether a portal invitation may go out."""
+
+    contact: ContactView
+    organization: OrganizationView
+    staff_member: StaffMemberView | None
+
+
+CREATE_ORGANIZATION = RpcMethod("contacts", "create_organization", CreateOrganization, OrganizationCreated)
+GET_ORGANIZATION = RpcMethod("contacts", "get_organization", GetOrganization, OrganizationView)
+CREATE_STAFF_MEMBER = RpcMethod("contacts", "create_staff_member", CreateStaffMember, StaffMemberView)
+AUTHENTICATE_API_TOKEN = RpcMethod("contacts", "authenticate_api_token", AuthenticateApiToken, StaffPrincipal)
+STAFF_LOGIN = RpcMethod("contacts", "staff_login", StaffLogin, StaffSessionIssued)
+AUTHENTICATE_STAFF_SESSION = RpcMethod(
+    "contacts", "authenticate_staff_session", AuthenticateStaffSession, StaffPrincipal
+)
+END_STAFF_SESSION = RpcMethod("contacts", "end_staff_session", EndStaffSession, Empty)
+CREATE_CONTACT = RpcMethod("contacts", "create_contact", CreateContact, ContactView)
+UPDATE_CONTACT = RpcMethod("contacts", "update_contact", UpdateContact, ContactView)
+ARCHIVE_CONTACT = RpcMethod("contacts", "archive_contact", ArchiveContact, ContactView)
+GET_CONTACT = RpcMethod("contacts", "get_contact", GetContact, ContactView)
+LIST_CONTACTS = RpcMethod("contacts", "list_contacts", ListContacts, ContactPage)
+GET_ELIGIBILITY_FACTS = RpcMethod("contacts", "get_eligibility_facts", GetEligibilityFacts, EligibilityFacts)

@@ -1,0 +1,222 @@
+"""RPC contract of the invitations service: invitations, portal accounts, sessions, access."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from typing import Annotated
+from uuid import UUID
+
+from pydantic import Field, StringConstraints
+
+from shared.contracts.common import (
+    ContactType,
+    Empty,
+    InvitationState,
+    Page,
+    Password,
+    Problem,
+    Request,
+    RpcMethod,
+    Secret,
+    StaffActor,
+    View,
+)
+
+LooseEmail = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=254)]
+Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
+
+# --- staff side -------------------------------------------------------------------------------
+
+
+class CheckEligibility(Request):
+    actor: StaffActor
+    contact_id: UUID
+
+
+class Eligibility(View):
+    contact_id: UUID
+    eligible: bool
+    reasons: list[Problem]
+
+
+class SendInvitation(Request):
+    actor: StaffActor
+    contact_id: UUID
+
+
+class RevokeAccess(Request):
+    actor: StaffActor
+    contact_id: UUID
+    reason: Reason = "revoked by staff"
+
+
+class InvitationStateChange(View):
+    state: InvitationState
+    at: datetime
+    detail: str | None
+
+
+class InvitationView(View):
+    id: UUID
+    organization_id: UUID
+    contact_id: UUID
+    email: str
+    state: InvitationState
+    created_at: datetime
+    expires_at: datetime
+    accepted_at: datetime | None
+    sent_by_staff_member_id: UUID
+    history: list[InvitationStateChange]
+
+
+class RevokeResult(View):
+    contact_id: UUID
+    revoked_invitations: int
+    revoked_grants: int
+    ended_sessions: int
+
+
+class ListInvitations(Request):
+    organization_id: UUID
+    contact_id: UUID | None = None
+    state: InvitationState | None = None
+    limit: int = Field(default=50, ge=1, le=200)
+    offset: int = Field(default=0, ge=0, le=1_000_000)
+
+
+class InvitationPage(Page):
+    items: list[InvitationView]
+
+
+class PortalStatus(enum.StrEnum):
+    """What staff see in a contact's portal status column."""
+
+    NOT_INVITED = "not_invited"
+    INVITED = "invited"
+    DELIVERED = "delivered"
+    BOUNCED = "bounced"
+    ACTIVE = "active"
+    EXPIRED = "expired"
+    REVOKED = "revoked"
+
+
+class GetPortalAccess(Request):
+    organization_id: UUID
+    contact_ids: list[UUID] = Field(min_length=1, max_length=200)
+
+
+class PortalAccessView(View):
+    contact_id: UUID
+    status: PortalStatus
+    latest_invitation: InvitationView | None
+
+
+class PortalAccessList(View):
+    items: list[PortalAccessView]
+
+
+# --- portal side (the person, not yet or already signed in) -----------------------------------
+
+
+class LinkStatus(enum.StrEnum):
+    USABLE = "usable"
+    EXPIRED = "expired"
+    SUPERSEDED = "superseded"
+    REVOKED = "revoked"
+    USED = "used"
+    UNKNOWN = "unknown"
+
+
+class OpenInvitation(Request):
+    token: Secret
+
+
+class InvitationLanding(View):
+    status: LinkStatus
+    email: str | None = None
+    recipient_name: str | None = None
+    organization_name: str | None = None
+    account_exists: bool = False
+
+
+class AcceptInvitation(Request):
+    """Create a new portal account from an invitation."""
+
+    token: Secret
+    password: Password
+    password_confirmation: Password
+
+
+class AcceptInvitationAsAccount(Request):
+    """Join the invitation's access to the portal account that already has its email."""
+
+    token: Secret
+    password: Password
+
+
+class SessionIssued(View):
+    session_id: str
+    account_id: UUID
+    expires_at: datetime
+
+
+class Login(Request):
+    email: LooseEmail
+    password: Password
+
+
+class SessionRef(Request):
+    session_id: Secret
+
+
+class Membership(View):
+    grant_id: UUID
+    organization_id: UUID
+    contact_id: UUID
+    contact_type: ContactType
+    granted_at: datetime
+
+
+class PortalSession(View):
+    account_id: UUID
+    email: str
+    expires_at: datetime
+    memberships: list[Membership]
+
+
+class RequestPasswordReset(Request):
+    email: LooseEmail
+
+
+class OpenPasswordReset(Request):
+    token: Secret
+
+
+class ResetLanding(View):
+    status: LinkStatus
+
+
+class ResetPassword(Request):
+    token: Secret
+    password: Password
+    password_confirmation: Password
+
+
+CHECK_ELIGIBILITY = RpcMethod("invitations", "check_eligibility", CheckEligibility, Eligibility)
+SEND_INVITATION = RpcMethod("invitations", "send_invitation", SendInvitation, InvitationView)
+RESEND_INVITATION = RpcMethod("invitations", "resend_invitation", SendInvitation, InvitationView)
+REVOKE_ACCESS = RpcMethod("invitations", "revoke_access", RevokeAccess, RevokeResult)
+LIST_INVITATIONS = RpcMethod("invitations", "list_invitations", ListInvitations, InvitationPage)
+GET_PORTAL_ACCESS = RpcMethod("invitations", "get_portal_access", GetPortalAccess, PortalAccessList)
+OPEN_INVITATION = RpcMethod("invitations", "open_invitation", OpenInvitation, InvitationLanding)
+ACCEPT_INVITATION = RpcMethod("invitations", "accept_invitation", AcceptInvitation, SessionIssued)
+ACCEPT_INVITATION_AS_ACCOUNT = RpcMethod(
+    "invitations", "accept_invitation_as_account", AcceptInvitationAsAccount, SessionIssued
+)
+LOGIN = RpcMethod("invitations", "login", Login, SessionIssued)
+LOGOUT = RpcMethod("invitations", "logout", SessionRef, Empty)
+CHECK_SESSION = RpcMethod("invitations", "check_session", SessionRef, PortalSession)
+REQUEST_PASSWORD_RESET = RpcMethod("invitations", "request_password_reset", RequestPasswordReset, Empty)
+OPEN_PASSWORD_RESET = RpcMethod("invitations", "open_password_reset", OpenPasswordReset, ResetLanding)
+RESET_PASSWORD = RpcMethod("invitations", "reset_password", ResetPassword, SessionIssued)

@@ -1,0 +1,151 @@
+"""nameko entrypoints and dependencies that keep messages safe.
+
+- `event_handler`: nameko's SERVICE_POOL event handler, except that a failure is never acked away:
+  the event goes to a delay queue and comes back (`event_retry_delays`), then to the dead-letter
+  queue. An event that cannot even be parsed goes to the dead-letter queue at once.
+- `ServiceRpc`: calls another service's RPC method with a timeout; the callee's contract errors
+  come back as the same classes.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+
+import eventlet
+from nameko.amqp.publish import Publisher
+from nameko.events import EventHandler
+from nameko.exceptions import UnknownService, registry
+from nameko.extensions import DependencyProvider
+from nameko.rpc import MethodProxy, ReplyListener
+from pydantic import BaseModel, ValidationError
+
+from shared.contracts.common import RpcMethod
+from shared.contracts.errors import (
+    ERRORS_BY_NAME,
+    InvalidInput,
+    ServiceTimeout,
+    ServiceUnavailable,
+)
+from shared.topology import ATTEMPT_HEADER, Subscription, queue_arguments, retry_queue
+
+log = logging.getLogger(__name__)
+
+# The services raise and re-raise each other's contract errors as themselves, not RemoteError.
+for _cls in ERRORS_BY_NAME.values():
+    registry[f"{_cls.__module__}.{_cls.__name__}"] = _cls
+
+PUBLISH_TIMEOUT_SECONDS = 10
+Resp = TypeVar("Resp", bound=BaseModel)
+
+
+class ReliableEventHandler(EventHandler):
+    def setup(self) -> None:
+        super().setup()
+        settings = self.container.config["SETTINGS"]
+        self.subscription = Subscription(
+            self.source_service, self.event_type, self.container.service_name, self.method_name
+        )
+        self.quorum = settings.quorum_queues
+        self.queue.queue_arguments = queue_arguments(self.quorum)
+        self.retry_delays = tuple(settings.event_retry_delays)
+        self.publisher = Publisher(settings.amqp_uri, use_confirms=True)
+
+    def handle_message_processed(self, message: Any, result: Any = None, exc_info: Any = None) -> None:
+        if exc_info is not None:
+            try:
+                self._retry_later_or_park(message, exc_info[1])
+            except Exception:
+                log.exception("could not move failed event %s aside; requeueing it", self.subscription.queue)
+                self.queue_consumer.requeue_message(message)
+                return
+        self.queue_consumer.ack_message(message)
+
+    def _retry_later_or_park(self, message: Any, exc: BaseException) -> None:
+        from kombu import Queue
+
+        headers = dict(message.headers or {})
+        attempt = int(headers.get(ATTEMPT_HEADER, 1))
+        permanent = isinstance(exc, (ValidationError, InvalidInput))
+        if not permanent and attempt <= len(self.retry_delays):
+            target = retry_queue(self.subscription, self.retry_delays[attempt - 1], self.quorum)
+            log.warning(
+                "event %s failed (attempt %d, %s); retrying in %ss",
+                self.subscription.queue,
+                attempt,
+                type(exc).__name__,
+                self.retry_delays[attempt - 1],
+            )
+        else:
+            target = Queue(
+                self.subscription.dead_letter_queue,
+                durable=True,
+                queue_arguments=queue_arguments(self.quorum),
+            )
+            headers["x-portal-error"] = f"{type(exc).__name__}: {exc}"[:1000]
+            headers["x-portal-failed-at"] = datetime.now(UTC).isoformat()
+            headers["x-portal-queue"] = self.subscription.queue
+            log.error(
+                "event %s failed %d times (%s); parked in %s",
+                self.subscription.queue,
+                attempt,
+                type(exc).__name__,
+                target.name,
+            )
+        headers[ATTEMPT_HEADER] = attempt + 1
+        self.publisher.publish(
+            message.body,
+            exchange="",
+            routing_key=target.name,
+            declare=[target],
+            headers=headers,
+            content_type=message.content_type,
+            content_encoding=message.content_encoding,
+            message_id=message.properties.get("message_id"),
+            type=message.properties.get("type"),
+            timeout=PUBLISH_TIMEOUT_SECONDS,
+            confirm_timeout=PUBLISH_TIMEOUT_SECONDS,
+        )
+
+
+event_handler = ReliableEventHandler.decorator
+
+
+class RpcCaller:
+    def __init__(self, worker_ctx: Any, reply_listener: ReplyListener, timeout: float) -> None:
+        self.worker_ctx = worker_ctx
+        self.reply_listener = reply_listener
+        self.timeout = timeout
+
+    def call(self, method: RpcMethod[Any, Resp], request: BaseModel) -> Resp:
+        proxy = MethodProxy(self.worker_ctx, method.service, method.name, self.reply_listener)
+        try:
+            reply = proxy.call_async(payload=request.model_dump(mode="json", exclude_unset=True))
+        except UnknownService:
+            raise ServiceUnavailable(f"the {method.service} service is not running") from None
+        try:
+            with eventlet.Timeout(self.timeout):
+                result = reply.result()
+        except eventlet.Timeout:
+            self._forget(reply)
+            raise ServiceTimeout(
+                f"{method.service}.{method.name} did not answer within {self.timeout:g} s"
+            ) from None
+        return method.response.model_validate(result)
+
+    def _forget(self, reply: Any) -> None:
+        events = self.reply_listener._reply_events
+        for correlation_id, event in list(events.items()):
+            if event is reply.reply_event:
+                events.pop(correlation_id, None)
+
+
+class ServiceRpc(DependencyProvider):
+    """Gives a worker `call(METHOD, request)` with the configured RPC timeout."""
+
+    rpc_reply_listener = ReplyListener()
+
+    def get_dependency(self, worker_ctx: Any) -> RpcCaller:
+        settings = self.container.config["SETTINGS"]
+        return RpcCaller(worker_ctx, self.rpc_reply_listener, settings.rpc_timeout_seconds)

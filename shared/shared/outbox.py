@@ -1,0 +1,115 @@
+"""The transactional outbox and inbox (DESIGN.md, "Rules that keep data safe").
+
+A service writes each event into its own `outbox` table in the transaction that makes the change
+(`record_event`); `OutboxRelay` publishes unpublished rows with publisher confirms and then marks
+them. A crash between publish and mark publishes the row again: consumers drop the duplicate
+with `first_time_seen` on their own `inbox` table, in the transaction of their effect.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    DateTime,
+    Engine,
+    Index,
+    MetaData,
+    String,
+    Table,
+    Uuid,
+    func,
+    insert,
+    select,
+    text,
+    update,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+from shared.contracts.events import Event
+
+
+def outbox_table(metadata: MetaData) -> Table:
+    table = Table(
+        "outbox",
+        metadata,
+        Column("id", BigInteger, primary_key=True, autoincrement=True),
+        Column("event_id", Uuid, nullable=False, unique=True),
+        Column("source", String(64), nullable=False),
+        Column("event_type", String(100), nullable=False),
+        Column("payload", JSONB, nullable=False),
+        Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+        Column("published_at", DateTime(timezone=True), nullable=True),
+    )
+    Index("ix_outbox_unpublished", table.c.id, postgresql_where=table.c.published_at.is_(None))
+    return table
+
+
+def inbox_table(metadata: MetaData) -> Table:
+    return Table(
+        "inbox",
+        metadata,
+        Column("event_id", Uuid, primary_key=True),
+        Column("handler", String(200), primary_key=True),
+        Column("handled_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    )
+
+
+def record_event(session: Any, outbox: Table, event: Event) -> None:
+    """Add `event` to the outbox in the caller's transaction. Works with sync and async sessions
+    alike: an async caller awaits the result."""
+    return session.execute(  # type: ignore[no-any-return]
+        insert(outbox).values(
+            event_id=event.event_id,
+            source=event.source,
+            event_type=event.event_type,
+            payload=event.model_dump(mode="json"),
+        )
+    )
+
+
+def first_time_seen(session: Any, inbox: Table, event_id: UUID, handler: str) -> bool:
+    """Record that `handler` handles `event_id`; False if it was handled before.
+
+    A concurrent duplicate waits here on the primary key until the first transaction ends, then
+    sees the row: exactly one of them goes on.
+    """
+    result = session.execute(
+        pg_insert(inbox)
+        .values(event_id=event_id, handler=handler)
+        .on_conflict_do_nothing()
+        .returning(inbox.c.event_id)
+    )
+    return result.first() is not None
+
+
+def relay_batch(engine: Engine, outbox: Table, publish: Callable[[Any], None], batch_size: int) -> int:
+    """Publish one batch of unpublished events, oldest first, then mark them; return how many.
+
+    The rows stay locked (FOR UPDATE SKIP LOCKED) while they are published, so two relays of one
+    service never publish the same row at the same time. A crash before the mark publishes them
+    again later: at least once, never lost.
+    """
+    with engine.begin() as conn:
+        conn.execute(text("SET LOCAL statement_timeout = '30s'"))
+        rows = conn.execute(
+            select(outbox.c.id, outbox.c.event_id, outbox.c.source, outbox.c.event_type, outbox.c.payload)
+            .where(outbox.c.published_at.is_(None))
+            .order_by(outbox.c.id)
+            .limit(batch_size)
+            .with_for_update(skip_locked=True)
+        ).all()
+        for row in rows:
+            publish(row)
+        if rows:
+            conn.execute(
+                update(outbox)
+                .where(outbox.c.id.in_([row.id for row in rows]))
+                .values(published_at=func.now())
+            )
+    return len(rows)

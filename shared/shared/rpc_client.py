@@ -1,0 +1,125 @@
+"""An asyncio client of nameko RPC, one per process (the gateway, the sender, the admin CLI).
+
+nameko's own standalone proxy blocks and is not safe to share between threads, so asyncio code
+speaks nameko's wire protocol itself over aio-pika (DESIGN.md): publish `{"args", "kwargs"}` JSON
+to the `nameko-rpc` topic exchange with routing key `<service>.<method>`, `mandatory` and publisher
+confirms (no bound queue means no such service: an immediate error, not a hang), `reply_to` a
+routing key bound to this client's exclusive reply queue, and a `correlation_id` to match the reply.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from typing import Any, TypeVar
+from uuid import uuid4
+
+import aio_pika
+from aio_pika.abc import AbstractIncomingMessage
+from aio_pika.exceptions import CONNECTION_EXCEPTIONS, PublishError
+from pydantic import BaseModel
+
+from shared.contracts.common import RpcMethod
+from shared.contracts.errors import ServiceTimeout, ServiceUnavailable, from_remote
+from shared.topology import RPC_EXCHANGE
+
+log = logging.getLogger(__name__)
+
+Resp = TypeVar("Resp", bound=BaseModel)
+CONNECT_TIMEOUT_SECONDS = 10
+
+
+class RpcClient:
+    def __init__(self, amqp_uri: str, *, timeout: float, name: str) -> None:
+        self.amqp_uri = amqp_uri
+        self.timeout = timeout
+        self.name = name
+        self._pending: dict[str, asyncio.Future[bytes]] = {}
+        self._connection: aio_pika.abc.AbstractRobustConnection | None = None
+
+    async def start(self) -> None:
+        try:
+            self._connection = await aio_pika.connect_robust(
+                self.amqp_uri,
+                timeout=CONNECT_TIMEOUT_SECONDS,
+                reconnect_interval=2,
+                client_properties={"connection_name": self.name},
+            )
+        except CONNECTION_EXCEPTIONS as exc:
+            raise ServiceUnavailable(f"cannot reach the message broker: {type(exc).__name__}") from None
+        channel = await self._connection.channel(publisher_confirms=True, on_return_raises=True)
+        self._exchange = await channel.declare_exchange(
+            RPC_EXCHANGE, aio_pika.ExchangeType.TOPIC, durable=True
+        )
+        self._reply_to = f"{self.name}-{uuid4().hex}"
+        queue = await channel.declare_queue(f"rpc.reply-{self._reply_to}", exclusive=True, auto_delete=True)
+        await queue.bind(self._exchange, routing_key=self._reply_to)
+        await queue.consume(self._on_reply, no_ack=True)
+
+    async def close(self) -> None:
+        if self._connection is not None:
+            await self._connection.close()
+            self._connection = None
+        for future in self._pending.values():
+            future.cancel()
+        self._pending.clear()
+
+    @property
+    def connected(self) -> bool:
+        return self._connection is not None and not self._connection.is_closed
+
+    async def call(
+        self, method: RpcMethod[Any, Resp], request: BaseModel, timeout: float | None = None
+    ) -> Resp:
+        result = await self.call_raw(
+            method.service,
+            method.name,
+            {"payload": request.model_dump(mode="json", exclude_unset=True)},
+            timeout,
+        )
+        return method.response.model_validate(result)
+
+    async def call_raw(
+        self, service: str, method: str, kwargs: dict[str, Any], timeout: float | None = None
+    ) -> Any:
+        if self._connection is None:
+            raise ServiceUnavailable("the RPC client is not started")
+        timeout = self.timeout if timeout is None else timeout
+        correlation_id = uuid4().hex
+        future: asyncio.Future[bytes] = asyncio.get_running_loop().create_future()
+        self._pending[correlation_id] = future
+        try:
+            async with asyncio.timeout(timeout):
+                try:
+                    await self._exchange.publish(
+                        aio_pika.Message(
+                            json.dumps({"args": [], "kwargs": kwargs}).encode(),
+                            content_type="application/json",
+                            correlation_id=correlation_id,
+                            reply_to=self._reply_to,
+                        ),
+                        routing_key=f"{service}.{method}",
+                        mandatory=True,
+                    )
+                except PublishError:
+                    raise ServiceUnavailable(f"the {service} service is not running") from None
+                except CONNECTION_EXCEPTIONS as exc:
+                    raise ServiceUnavailable(
+                        f"the message broker is unreachable ({type(exc).__name__})"
+                    ) from None
+                body = await future
+        except TimeoutError:
+            raise ServiceTimeout(f"{service}.{method} did not answer within {timeout:g} s") from None
+        finally:
+            self._pending.pop(correlation_id, None)
+        reply = json.loads(body)
+        error = reply.get("error")
+        if error:
+            raise from_remote(error.get("exc_type"), error.get("exc_args"), error.get("value"))
+        return reply.get("result")
+
+    async def _on_reply(self, message: AbstractIncomingMessage) -> None:
+        future = self._pending.get(message.correlation_id or "")
+        if future is not None and not future.done():
+            future.set_result(message.body)

@@ -1,0 +1,65 @@
+"""Settings every process reads from the environment: typed, validated, failing fast.
+
+Each service subclasses `CommonSettings` with its own fields. Nothing here opens a connection.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# Development-only secrets. `CommonSettings` refuses them outside development and test.
+DEV_LINK_SEALING_KEY = "ZGV2ZWxvcG1lbnQtb25seS1ub3QtYS1yZWFsLWtleSE="
+
+
+class CommonSettings(BaseSettings):
+    model_config = SettingsConfigDict(extra="ignore", env_file=None)
+
+    environment: Literal["development", "test", "production"] = "development"
+    database_url: str = "postgresql+psycopg://postgres@localhost:5432/portal"
+    amqp_uri: str = "amqp://guest:guest@localhost:5672/"
+    log_level: str = "INFO"
+    rpc_timeout_seconds: float = Field(default=10.0, gt=0, le=300)
+    # Key that seals invitation and reset links for the notifications service (Fernet, base64).
+    link_sealing_key: str = DEV_LINK_SEALING_KEY
+    # Declare event queues as RabbitMQ quorum queues (a cluster); classic durable queues otherwise.
+    quorum_queues: bool = False
+
+    @field_validator("database_url")
+    @classmethod
+    def _psycopg_driver(cls, value: str) -> str:
+        """Accept a plain postgresql:// URL and use psycopg 3 for it."""
+        for prefix in ("postgresql://", "postgres://"):
+            if value.startswith(prefix):
+                return "postgresql+psycopg://" + value[len(prefix) :]
+        if not value.startswith("postgresql+psycopg://"):
+            raise ValueError("DATABASE_URL must be a postgresql:// URL")
+        return value
+
+    @model_validator(mode="after")
+    def _no_default_secrets_in_production(self) -> CommonSettings:
+        if self.environment == "production" and self.link_sealing_key == DEV_LINK_SEALING_KEY:
+            raise ValueError("LINK_SEALING_KEY must be set outside development")
+        return self
+
+
+class ServiceSettings(CommonSettings):
+    """A nameko service process."""
+
+    max_workers: int = Field(default=10, ge=1, le=200)
+    # Extra connections above max_workers, for timers and the outbox relay.
+    db_pool_headroom: int = Field(default=4, ge=1, le=50)
+    outbox_poll_seconds: float = Field(default=0.2, gt=0, le=30)
+    outbox_batch_size: int = Field(default=200, ge=1, le=5000)
+    # Back-off between attempts of a failing event handler, in seconds; then the dead-letter queue.
+    event_retry_delays: tuple[float, ...] = (1.0, 5.0, 30.0)
+
+    def nameko_config(self) -> dict[str, object]:
+        return {
+            "AMQP_URI": self.amqp_uri,
+            "max_workers": self.max_workers,
+            "serializer": "json",
+            "SETTINGS": self,
+        }

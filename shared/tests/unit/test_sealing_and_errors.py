@@ -1,0 +1,39 @@
+import pytest
+from cryptography.fernet import Fernet
+from nameko.exceptions import deserialize, serialize
+
+import shared.messaging  # noqa: F401 - registers the contract errors with nameko
+from shared.contracts.errors import NotEligible, RateLimited, RemoteFailure, from_remote
+from shared.sealing import SealError, seal, unseal
+from shared.settings import DEV_LINK_SEALING_KEY
+
+
+def test_a_sealed_link_opens_only_with_its_key():
+    sealed = seal(DEV_LINK_SEALING_KEY, "https://portal.example.com/invite/abc")
+    assert "invite" not in sealed
+    assert unseal(DEV_LINK_SEALING_KEY, sealed) == "https://portal.example.com/invite/abc"
+    with pytest.raises(SealError):
+        unseal(Fernet.generate_key().decode(), sealed)
+
+
+def test_contract_errors_cross_the_wire_with_their_details_intact():
+    reasons = [{"code": "no_active_lease", "message": "No active lease."}]
+    wire = serialize(NotEligible("not eligible", {"reasons": reasons}))
+
+    in_service = deserialize(wire)  # what a nameko caller gets
+    in_gateway = from_remote(wire["exc_type"], wire["exc_args"], wire["value"])  # what asyncio gets
+    for error in (in_service, in_gateway):
+        assert isinstance(error, NotEligible)
+        assert error.details == {"reasons": reasons}
+        assert error.message == "not eligible"
+
+
+def test_rate_limited_keeps_its_number():
+    wire = serialize(RateLimited("wait", {"retry_after": 42}))
+    assert from_remote(wire["exc_type"], wire["exc_args"], wire["value"]).retry_after == 42
+
+
+def test_an_unknown_remote_error_is_a_remote_failure():
+    error = from_remote("KeyError", ["x"], "'x'")
+    assert isinstance(error, RemoteFailure)
+    assert error.exc_type == "KeyError"
