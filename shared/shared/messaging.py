@@ -19,6 +19,7 @@ from nameko.events import EventHandler
 from nameko.exceptions import UnknownService, registry
 from nameko.extensions import DependencyProvider
 from nameko.rpc import MethodProxy, ReplyListener
+from nameko.timer import Timer
 from pydantic import BaseModel, ValidationError
 
 from shared.contracts.common import RpcMethod
@@ -149,3 +150,18 @@ class ServiceRpc(DependencyProvider):
     def get_dependency(self, worker_ctx: Any) -> RpcCaller:
         settings = self.container.config["SETTINGS"]
         return RpcCaller(worker_ctx, self.rpc_reply_listener, settings.rpc_timeout_seconds)
+
+
+class SettingsTimer(Timer):
+    """nameko's timer, with its interval read from a field of the container's settings."""
+
+    def __init__(self, setting: str, **kwargs: Any) -> None:
+        self.setting = setting
+        super().__init__(interval=None, **kwargs)
+
+    def setup(self) -> None:
+        self.interval = float(getattr(self.container.config["SETTINGS"], self.setting))
+        super().setup()
+
+
+timer = SettingsTimer.decorator

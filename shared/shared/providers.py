@@ -15,11 +15,13 @@ import eventlet
 from eventlet.queue import Empty, Full, LightQueue
 from nameko.amqp.publish import Publisher
 from nameko.extensions import DependencyProvider
+from nameko.rpc import rpc
 from nameko.standalone.events import get_event_exchange
-from sqlalchemy import Table
+from sqlalchemy import Table, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from shared.db import make_engine
+from shared.health import Health
 from shared.outbox import relay_batch
 from shared.passwords import Passwords, green_passwords
 
@@ -149,3 +151,15 @@ class PasswordHashing(DependencyProvider):
 
     def get_dependency(self, worker_ctx: Any) -> Passwords:
         return self.passwords
+
+
+class HealthCheck:
+    """Mixed into a service class that has a `db` (Database): answers the `health` RPC."""
+
+    name: str
+    db: Any
+
+    @rpc
+    def health(self, payload: dict[str, Any]) -> dict[str, Any]:
+        self.db.execute(text("SELECT 1"))
+        return Health(service=self.name, database=True).model_dump(mode="json")

@@ -2,23 +2,17 @@
 
 from __future__ import annotations
 
-import hashlib
-import secrets
 from datetime import timedelta
 
 import phonenumbers
 
 from shared.contracts.common import StaffRole
+from shared.tokens import new_secret
 
 STAFF_SESSION_LIFETIME = timedelta(hours=12)
 MAX_FAILED_STAFF_LOGINS = 5
 STAFF_LOCKOUT = timedelta(minutes=15)
 API_TOKEN_PREFIX = "pat_"  # noqa: S105 - a visible prefix, not a secret
-
-
-def normalize_email(email: str) -> str:
-    """The form two emails are compared in: the same mailbox written twice is one contact."""
-    return email.strip().lower()
 
 
 def display_name(first_name: str, last_name: str) -> str:
@@ -50,14 +44,5 @@ def can_manage_portal_access(role: StaffRole, granted: bool) -> bool:
     return role == StaffRole.ADMIN or (granted and role != StaffRole.VIEWER)
 
 
-def new_secret() -> str:
-    return secrets.token_urlsafe(32)
-
-
 def new_api_token() -> str:
-    return API_TOKEN_PREFIX + secrets.token_urlsafe(32)
-
-
-def digest(secret: str) -> str:
-    """Tokens and session ids are stored only as their SHA-256."""
-    return hashlib.sha256(secret.encode()).hexdigest()
+    return API_TOKEN_PREFIX + new_secret()

@@ -38,6 +38,7 @@ from shared.contracts.errors import (
 )
 from shared.outbox import record_event
 from shared.passwords import Passwords, password_problems
+from shared.tokens import digest, new_secret, normalize_email
 
 # --- views ------------------------------------------------------------------------------------
 
@@ -104,7 +105,7 @@ def create_organization(
     session: Session, passwords: Passwords, cmd: c.CreateOrganization
 ) -> c.OrganizationCreated:
     _check_password(cmd.admin_password, cmd.admin_email)
-    email_normalized = domain.normalize_email(cmd.admin_email)
+    email_normalized = normalize_email(cmd.admin_email)
     if session.scalars(select(StaffMember).where(StaffMember.email_normalized == email_normalized)).first():
         raise InvalidInput(
             f"{cmd.admin_email} is already a staff member of an organization",
@@ -127,7 +128,7 @@ def create_organization(
     session.add(admin)
     session.flush()
     token = domain.new_api_token()
-    session.add(StaffApiToken(staff_member_id=admin.id, token_hash=domain.digest(token)))
+    session.add(StaffApiToken(staff_member_id=admin.id, token_hash=digest(token)))
     session.commit()
     return c.OrganizationCreated(
         organization=organization_view(org), admin=staff_view(admin), api_token=token
@@ -157,7 +158,7 @@ def _active_staff_or_none(session: Session, staff: StaffMember | None) -> StaffM
 def authenticate_api_token(session: Session, token: str) -> c.StaffPrincipal:
     row = session.scalars(
         select(StaffApiToken).where(
-            StaffApiToken.token_hash == domain.digest(token), StaffApiToken.revoked_at.is_(None)
+            StaffApiToken.token_hash == digest(token), StaffApiToken.revoked_at.is_(None)
         )
     ).first()
     staff = _active_staff_or_none(session, session.get(StaffMember, row.staff_member_id) if row else None)
@@ -169,7 +170,7 @@ def authenticate_api_token(session: Session, token: str) -> c.StaffPrincipal:
 def staff_login(
     session: Session, passwords: Passwords, cmd: c.StaffLogin, now: datetime
 ) -> c.StaffSessionIssued:
-    key = domain.digest("staff:" + domain.normalize_email(cmd.email))
+    key = digest("staff:" + normalize_email(cmd.email))
     wait = throttle.blocked_for(session, login_throttle, key, now)
     if wait is not None:
         raise RateLimited(
@@ -179,7 +180,7 @@ def staff_login(
     staff = _active_staff_or_none(
         session,
         session.scalars(
-            select(StaffMember).where(StaffMember.email_normalized == domain.normalize_email(cmd.email))
+            select(StaffMember).where(StaffMember.email_normalized == normalize_email(cmd.email))
         ).first(),
     )
     if staff is not None and staff.password_hash:
@@ -198,10 +199,10 @@ def staff_login(
         session.commit()
         raise InvalidCredentials("The email or password is not right.")
     throttle.clear(session, login_throttle, key)
-    session_id = domain.new_secret()
+    session_id = new_secret()
     session.add(
         StaffSession(
-            id_hash=domain.digest(session_id),
+            id_hash=digest(session_id),
             staff_member_id=staff.id,
             expires_at=now + domain.STAFF_SESSION_LIFETIME,
         )
@@ -211,7 +212,7 @@ def staff_login(
 
 
 def authenticate_staff_session(session: Session, session_id: str, now: datetime) -> c.StaffPrincipal:
-    row = session.get(StaffSession, domain.digest(session_id))
+    row = session.get(StaffSession, digest(session_id))
     valid = row is not None and row.ended_at is None and row.expires_at > now
     staff = _active_staff_or_none(
         session, session.get(StaffMember, row.staff_member_id) if row and valid else None
@@ -222,7 +223,7 @@ def authenticate_staff_session(session: Session, session_id: str, now: datetime)
 
 
 def end_staff_session(session: Session, session_id: str, now: datetime) -> None:
-    row = session.get(StaffSession, domain.digest(session_id))
+    row = session.get(StaffSession, digest(session_id))
     if row is not None and row.ended_at is None:
         row.ended_at = now
         session.commit()
@@ -242,7 +243,7 @@ def create_staff_member(
     admin = acting_staff(session, cmd.actor)
     if admin.role != StaffRole.ADMIN.value:
         raise PermissionDenied("only an admin can add staff members")
-    email_normalized = domain.normalize_email(cmd.email)
+    email_normalized = normalize_email(cmd.email)
     if session.scalars(select(StaffMember).where(StaffMember.email_normalized == email_normalized)).first():
         raise InvalidInput(
             f"{cmd.email} is already a staff member",
@@ -291,7 +292,7 @@ def _refuse_duplicate(
 ) -> None:
     query = select(Contact).where(
         Contact.organization_id == organization_id,
-        Contact.email_normalized == domain.normalize_email(email),
+        Contact.email_normalized == normalize_email(email),
         Contact.archived_at.is_(None),
     )
     if except_id is not None:
@@ -331,7 +332,7 @@ def create_contact(session: Session, cmd: c.CreateContact, now: datetime) -> c.C
         first_name=new.first_name,
         last_name=new.last_name,
         email=new.email,
-        email_normalized=domain.normalize_email(new.email),
+        email_normalized=normalize_email(new.email),
         phone=phone,
         locale=new.locale,
         created_at=now,
@@ -368,7 +369,7 @@ def update_contact(session: Session, cmd: c.UpdateContact, now: datetime) -> c.C
         changes["phone"] = _phone(changes["phone"], changes.get("locale") or contact.locale, "changes.phone")
     if "email" in changes:
         _refuse_duplicate(session, org_id, changes["email"], except_id=contact.id)
-        contact.email_normalized = domain.normalize_email(changes["email"])
+        contact.email_normalized = normalize_email(changes["email"])
     changed = [name for name, value in changes.items() if getattr(contact, name) != value]
     for name in changed:
         setattr(contact, name, changes[name])
@@ -381,7 +382,7 @@ def update_contact(session: Session, cmd: c.UpdateContact, now: datetime) -> c.C
         outbox,
         e.ContactUpdated(organization_id=org_id, contact=contact_snapshot(contact), changed_fields=changed),
     )
-    if "email" in changed and domain.normalize_email(old_email) != contact.email_normalized:
+    if "email" in changed and normalize_email(old_email) != contact.email_normalized:
         record_event(
             session,
             outbox,

@@ -12,13 +12,13 @@ from shared.contracts import contacts as c
 from shared.contracts.common import utc_now
 from shared.contracts.errors import ServiceError
 from shared.contracts.validation import parse
-from shared.providers import Database, OutboxRelay, PasswordHashing
+from shared.providers import Database, HealthCheck, OutboxRelay, PasswordHashing
 
 Json = dict[str, Any]
 expected = {"expected_exceptions": ServiceError}
 
 
-class ContactsService:
+class ContactsService(HealthCheck):
     """Owns organizations, staff members (roles, portal-access permission, credentials) and contacts
     (type, names, email, phone, locale), with de-duplication by email within an organization."""
 

@@ -134,3 +134,15 @@ def rpc_over_broker(config: dict[str, Any]) -> Any:
         return method.response.model_validate(result)
 
     return call
+
+
+def hook_caller(container: Any) -> Any:
+    """call(METHOD, request): run one RPC method in a real worker of a running nameko container,
+    with its contract models. Not for concurrent calls of one method (see rpc_over_broker)."""
+    from nameko.testing.services import entrypoint_hook
+
+    def call(method: Any, request: Any) -> Any:
+        with entrypoint_hook(container, method.name) as hook:
+            return method.response.model_validate(hook(request.model_dump(mode="json", exclude_unset=True)))
+
+    return call

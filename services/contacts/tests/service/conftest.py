@@ -6,14 +6,12 @@ from collections.abc import Callable  # noqa: E402
 from typing import Any  # noqa: E402
 
 import pytest  # noqa: E402
-from nameko.testing.services import entrypoint_hook  # noqa: E402
 
 from contacts.service import ContactsService  # noqa: E402
 from shared.contracts import contacts as c  # noqa: E402
-from shared.contracts.common import RpcMethod  # noqa: E402
 from shared.settings import ServiceSettings  # noqa: E402
 from shared.testing.fixtures import infra  # noqa: E402,F401 - a fixture
-from shared.testing.helpers import ADMIN_PASSWORD, random_email, random_name  # noqa: E402
+from shared.testing.helpers import ADMIN_PASSWORD, hook_caller, random_email, random_name  # noqa: E402
 
 
 @pytest.fixture
@@ -30,13 +28,7 @@ def contacts(container_factory, settings):
 
 @pytest.fixture
 def call(contacts) -> Callable[..., Any]:
-    """Run one RPC method of the contacts service in a real worker, with its contract models."""
-
-    def call(method: RpcMethod, request: Any) -> Any:
-        with entrypoint_hook(contacts, method.name) as hook:
-            return method.response.model_validate(hook(request.model_dump(mode="json", exclude_unset=True)))
-
-    return call
+    return hook_caller(contacts)
 
 
 @pytest.fixture

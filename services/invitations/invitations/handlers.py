@@ -1,0 +1,878 @@
+"""Use cases of the invitations service: one function per command, question or event.
+
+Each command commits once, its events in the outbox of the same transaction. Password hashing
+happens before the transaction that writes, so no row lock waits on argon2.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import func, select, text, update
+from sqlalchemy.dialects.postgresql import distinct_on
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.orm import Session
+
+from invitations import domain
+from invitations.models import (
+    AccessAudit,
+    AccessGrant,
+    Invitation,
+    InvitationHistory,
+    PasswordReset,
+    PasswordResetRequest,
+    PortalAccount,
+    PortalSession,
+    inbox,
+    login_throttle,
+    outbox,
+)
+from invitations.settings import InvitationsSettings
+from shared import throttle
+from shared.contracts import events as e
+from shared.contracts import invitations as i
+from shared.contracts.common import ContactType, InvitationState, StaffActor
+from shared.contracts.contacts import GET_ELIGIBILITY_FACTS, EligibilityFacts, GetEligibilityFacts
+from shared.contracts.errors import (
+    Conflict,
+    InvalidCredentials,
+    InvalidInput,
+    NotEligible,
+    NotFound,
+    PasswordRejected,
+    PermissionDenied,
+    RateLimited,
+    TokenNotUsable,
+)
+from shared.contracts.properties import GET_CONTACT_LINKS, GetContactLinks
+from shared.outbox import first_time_seen, record_event
+from shared.passwords import Passwords, password_problems
+from shared.sealing import seal
+from shared.tokens import digest, new_secret, normalize_email
+
+S = InvitationState
+
+# --- small pieces -----------------------------------------------------------------------------
+
+
+def _history(
+    session: Session, invitation_id: UUID, state: InvitationState, at: datetime, detail: str | None
+) -> None:
+    session.add(InvitationHistory(invitation_id=invitation_id, state=state.value, at=at, detail=detail))
+
+
+def _audit(session: Session, org: UUID, contact: UUID, action: str, at: datetime, **who: Any) -> None:
+    session.add(
+        AccessAudit(
+            organization_id=org,
+            contact_id=contact,
+            action=action,
+            at=at,
+            account_id=who.get("account_id"),
+            staff_member_id=who.get("staff_member_id"),
+            detail=who.get("detail"),
+        )
+    )
+
+
+def _lock_contact(session: Session, organization_id: UUID, contact_id: UUID) -> None:
+    """Serialise every access change of one contact (send, resend, revoke) for this transaction."""
+    session.execute(
+        text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"),
+        {"key": f"invitations:{organization_id}:{contact_id}"},
+    )
+
+
+def _live_grant(session: Session, organization_id: UUID, contact_id: UUID) -> AccessGrant | None:
+    return session.scalars(
+        select(AccessGrant).where(
+            AccessGrant.organization_id == organization_id,
+            AccessGrant.contact_id == contact_id,
+            AccessGrant.revoked_at.is_(None),
+        )
+    ).first()
+
+
+def _views(session: Session, invitations: Iterable[Invitation]) -> list[i.InvitationView]:
+    invitations = list(invitations)
+    histories: dict[UUID, list[i.InvitationStateChange]] = defaultdict(list)
+    if invitations:
+        rows = session.scalars(
+            select(InvitationHistory)
+            .where(InvitationHistory.invitation_id.in_([inv.id for inv in invitations]))
+            .order_by(InvitationHistory.id)
+        )
+        for row in rows:
+            histories[row.invitation_id].append(
+                i.InvitationStateChange(state=S(row.state), at=row.at, detail=row.detail)
+            )
+    return [
+        i.InvitationView(
+            id=inv.id,
+            organization_id=inv.organization_id,
+            contact_id=inv.contact_id,
+            email=inv.email,
+            state=S(inv.state),
+            created_at=inv.created_at,
+            expires_at=inv.expires_at,
+            accepted_at=inv.consumed_at,
+            sent_by_staff_member_id=inv.sent_by_staff_member_id,
+            history=histories[inv.id],
+        )
+        for inv in invitations
+    ]
+
+
+def _not_usable(status: i.LinkStatus) -> TokenNotUsable:
+    messages = {
+        i.LinkStatus.EXPIRED: "This link has expired.",
+        i.LinkStatus.SUPERSEDED: "A newer link was sent; this one no longer works.",
+        i.LinkStatus.REVOKED: "This invitation was withdrawn.",
+        i.LinkStatus.USED: "This link has already been used.",
+        i.LinkStatus.UNKNOWN: "This link is not valid.",
+    }
+    return TokenNotUsable(messages[status], {"reason": status.value})
+
+
+# --- eligibility and sending ------------------------------------------------------------------
+
+
+def _facts(rpc: Any, actor: StaffActor, contact_id: UUID) -> EligibilityFacts:
+    return rpc.call(  # type: ignore[no-any-return]
+        GET_ELIGIBILITY_FACTS,
+        GetEligibilityFacts(
+            organization_id=actor.organization_id,
+            contact_id=contact_id,
+            staff_member_id=actor.staff_member_id,
+        ),
+    )
+
+
+def _eligibility(
+    session: Session, rpc: Any, actor: StaffActor, contact_id: UUID
+) -> tuple[EligibilityFacts, list[Any]]:
+    facts = _facts(rpc, actor, contact_id)  # NotFound for another organization's contact
+    links = rpc.call(
+        GET_CONTACT_LINKS, GetContactLinks(organization_id=actor.organization_id, contact_id=contact_id)
+    )
+    live = _live_grant(session, actor.organization_id, contact_id) is not None
+    return facts, domain.eligibility_problems(facts, links, live)
+
+
+def check_eligibility(session: Session, rpc: Any, cmd: i.CheckEligibility) -> i.Eligibility:
+    _, problems = _eligibility(session, rpc, cmd.actor, cmd.contact_id)
+    return i.Eligibility(contact_id=cmd.contact_id, eligible=not problems, reasons=problems)
+
+
+def send_invitation(
+    session: Session,
+    rpc: Any,
+    settings: InvitationsSettings,
+    cmd: i.SendInvitation,
+    now: datetime,
+    *,
+    resend: bool,
+) -> i.InvitationView:
+    facts, problems = _eligibility(session, rpc, cmd.actor, cmd.contact_id)
+    if problems:
+        raise NotEligible(
+            "This contact cannot be invited yet.", {"reasons": [p.model_dump(mode="json") for p in problems]}
+        )
+    org_id, contact_id, staff_id = cmd.actor.organization_id, cmd.contact_id, cmd.actor.staff_member_id
+    _lock_contact(session, org_id, contact_id)
+
+    latest = session.scalars(
+        select(Invitation)
+        .where(Invitation.organization_id == org_id, Invitation.contact_id == contact_id)
+        .order_by(Invitation.created_at.desc())
+        .limit(1)
+    ).first()
+    if resend and latest is None:
+        raise NotFound("This contact has no invitation to resend; send one first.")
+    wait = domain.cooldown_remaining(latest.created_at if latest else None, now, settings.resend_cooldown)
+    if wait is not None:
+        raise RateLimited(
+            f"An invitation went to this contact moments ago. You can send another in {wait} s.",
+            {"retry_after": wait},
+        )
+    _check_staff_rate(session, settings, staff_id, now)
+
+    superseded = session.scalars(
+        update(Invitation)
+        .where(
+            Invitation.organization_id == org_id,
+            Invitation.contact_id == contact_id,
+            Invitation.state.in_([s.value for s in domain.LIVE_STATES]),
+        )
+        .values(state=S.SUPERSEDED.value)
+        .returning(Invitation.id)
+    ).all()
+    for old_id in superseded:
+        _history(session, old_id, S.SUPERSEDED, now, "a newer invitation was sent")
+
+    contact = facts.contact
+    token = new_secret()
+    invitation = Invitation(
+        organization_id=org_id,
+        contact_id=contact_id,
+        contact_type=contact.type.value,
+        email=contact.email,
+        email_normalized=normalize_email(contact.email),
+        recipient_name=contact.display_name,
+        organization_name=facts.organization.name,
+        locale=contact.locale,
+        token_hash=digest(token),
+        state=S.PENDING.value,
+        is_resend=resend,
+        sent_by_staff_member_id=staff_id,
+        created_at=now,
+        expires_at=now + settings.invitation_expiry,
+    )
+    session.add(invitation)
+    session.flush()
+    _history(session, invitation.id, S.PENDING, now, "resent by staff" if resend else "sent by staff")
+    _audit(
+        session,
+        org_id,
+        contact_id,
+        "invitation_resent" if resend else "invitation_sent",
+        now,
+        staff_member_id=staff_id,
+        detail=f"to {contact.email}",
+    )
+    record_event(
+        session,
+        outbox,
+        e.InvitationSent(
+            organization_id=org_id,
+            invitation_id=invitation.id,
+            contact_id=contact_id,
+            contact_type=contact.type,
+            email=contact.email,
+            recipient_name=contact.display_name,
+            organization_name=facts.organization.name,
+            locale=contact.locale,
+            expires_at=invitation.expires_at,
+            sent_by_staff_member_id=staff_id,
+            is_resend=resend,
+            sealed_link=seal(settings.link_sealing_key, settings.link("invite", token)),
+        ),
+    )
+    session.commit()
+    return _views(session, [invitation])[0]
+
+
+def _check_staff_rate(session: Session, settings: InvitationsSettings, staff_id: UUID, now: datetime) -> None:
+    window_start = now - timedelta(hours=1)
+    sent, oldest = session.execute(
+        select(func.count(), func.min(Invitation.created_at)).where(
+            Invitation.sent_by_staff_member_id == staff_id, Invitation.created_at > window_start
+        )
+    ).one()
+    if sent >= settings.invitations_per_staff_per_hour:
+        retry_after = max(1, int((oldest + timedelta(hours=1) - now).total_seconds()) + 1)
+        raise RateLimited(
+            f"You have sent {sent} invitations in the last hour, the most allowed. Try again later.",
+            {"retry_after": retry_after},
+        )
+
+
+def revoke_access(session: Session, rpc: Any, cmd: i.RevokeAccess, now: datetime) -> i.RevokeResult:
+    """Kill the contact's live invitations, its access and the sessions of the account that had it."""
+    facts = _facts(rpc, cmd.actor, cmd.contact_id)
+    staff = facts.staff_member
+    if staff is None or not staff.active or not staff.can_manage_portal_access:
+        raise PermissionDenied("You do not have permission to manage portal access.")
+    org_id, contact_id, staff_id = cmd.actor.organization_id, cmd.contact_id, cmd.actor.staff_member_id
+    _lock_contact(session, org_id, contact_id)
+
+    revoked = session.scalars(
+        update(Invitation)
+        .where(
+            Invitation.organization_id == org_id,
+            Invitation.contact_id == contact_id,
+            Invitation.state.in_([s.value for s in domain.LIVE_STATES]),
+        )
+        .values(state=S.REVOKED.value)
+        .returning(Invitation.id)
+    ).all()
+    for invitation_id in revoked:
+        _history(session, invitation_id, S.REVOKED, now, cmd.reason)
+        record_event(
+            session,
+            outbox,
+            e.InvitationRevoked(
+                organization_id=org_id,
+                invitation_id=invitation_id,
+                contact_id=contact_id,
+                revoked_by_staff_member_id=staff_id,
+                reason=cmd.reason,
+            ),
+        )
+    grants = session.scalars(
+        select(AccessGrant)
+        .where(
+            AccessGrant.organization_id == org_id,
+            AccessGrant.contact_id == contact_id,
+            AccessGrant.revoked_at.is_(None),
+        )
+        .with_for_update()
+    ).all()
+    ended_sessions = 0
+    for grant in grants:
+        ended_sessions += _revoke_grant(session, grant, cmd.reason, now)
+    _audit(
+        session,
+        org_id,
+        contact_id,
+        "access_revoked",
+        now,
+        staff_member_id=staff_id,
+        detail=f"{len(revoked)} invitation(s), {len(grants)} grant(s): {cmd.reason}",
+    )
+    session.commit()
+    return i.RevokeResult(
+        contact_id=contact_id,
+        revoked_invitations=len(revoked),
+        revoked_grants=len(grants),
+        ended_sessions=ended_sessions,
+    )
+
+
+def _revoke_grant(session: Session, grant: AccessGrant, reason: str, now: datetime) -> int:
+    """End a grant and every session of its account; return how many sessions ended."""
+    grant.revoked_at = now
+    grant.revoke_reason = reason
+    record_event(
+        session,
+        outbox,
+        e.AccessRevoked(
+            organization_id=grant.organization_id,
+            grant_id=grant.id,
+            account_id=grant.account_id,
+            contact_id=grant.contact_id,
+            reason=reason,
+        ),
+    )
+    return _end_sessions(session, grant.account_id, "access revoked", now)
+
+
+def _end_sessions(session: Session, account_id: UUID, reason: str, now: datetime) -> int:
+    ended = session.scalars(
+        update(PortalSession)
+        .where(PortalSession.account_id == account_id, PortalSession.ended_at.is_(None))
+        .values(ended_at=now, end_reason=reason)
+        .returning(PortalSession.id_hash)
+    ).all()
+    return len(ended)
+
+
+# --- staff questions --------------------------------------------------------------------------
+
+
+def list_invitations(session: Session, q: i.ListInvitations) -> i.InvitationPage:
+    query = select(Invitation).where(Invitation.organization_id == q.organization_id)
+    if q.contact_id is not None:
+        query = query.where(Invitation.contact_id == q.contact_id)
+    if q.state is not None:
+        query = query.where(Invitation.state == q.state.value)
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows = session.scalars(
+        query.order_by(Invitation.created_at.desc(), Invitation.id).limit(q.limit).offset(q.offset)
+    ).all()
+    return i.InvitationPage(items=_views(session, rows), total=total, limit=q.limit, offset=q.offset)
+
+
+def get_portal_access(session: Session, q: i.GetPortalAccess) -> i.PortalAccessList:
+    latest = session.scalars(
+        select(Invitation)
+        .where(Invitation.organization_id == q.organization_id, Invitation.contact_id.in_(q.contact_ids))
+        .order_by(Invitation.contact_id, Invitation.created_at.desc())
+        .ext(distinct_on(Invitation.contact_id))
+    ).all()
+    live = set(
+        session.scalars(
+            select(AccessGrant.contact_id).where(
+                AccessGrant.organization_id == q.organization_id,
+                AccessGrant.contact_id.in_(q.contact_ids),
+                AccessGrant.revoked_at.is_(None),
+            )
+        )
+    )
+    views = {view.contact_id: view for view in _views(session, latest)}
+    return i.PortalAccessList(
+        items=[
+            i.PortalAccessView(
+                contact_id=contact_id,
+                status=domain.portal_status(
+                    views[contact_id].state if contact_id in views else None, contact_id in live
+                ),
+                latest_invitation=views.get(contact_id),
+            )
+            for contact_id in q.contact_ids
+        ]
+    )
+
+
+# --- accepting an invitation ------------------------------------------------------------------
+
+
+def _invitation_by_token(session: Session, token: str) -> Invitation | None:
+    return session.scalars(select(Invitation).where(Invitation.token_hash == digest(token))).first()
+
+
+def _link_status(invitation: Invitation | None, now: datetime) -> i.LinkStatus:
+    if invitation is None:
+        return i.LinkStatus.UNKNOWN
+    return domain.invitation_link_status(
+        S(invitation.state), invitation.consumed_at is not None, invitation.expires_at, now
+    )
+
+
+def _account_by_email(session: Session, email: str) -> PortalAccount | None:
+    return session.scalars(
+        select(PortalAccount).where(PortalAccount.email_normalized == normalize_email(email))
+    ).first()
+
+
+def open_invitation(session: Session, token: str, now: datetime) -> i.InvitationLanding:
+    invitation = _invitation_by_token(session, token)
+    status = _link_status(invitation, now)
+    if invitation is None or status != i.LinkStatus.USABLE:
+        return i.InvitationLanding(status=status)
+    return i.InvitationLanding(
+        status=status,
+        email=invitation.email,
+        recipient_name=invitation.recipient_name,
+        organization_name=invitation.organization_name,
+        account_exists=_account_by_email(session, invitation.email) is not None,
+    )
+
+
+def _usable_invitation(session: Session, token: str, now: datetime) -> Invitation:
+    invitation = _invitation_by_token(session, token)
+    status = _link_status(invitation, now)
+    if invitation is None or status != i.LinkStatus.USABLE:
+        raise _not_usable(status)
+    return invitation
+
+
+def _consume_invitation(session: Session, token: str, now: datetime) -> Invitation:
+    """Use the token, atomically: of any number of concurrent attempts exactly one gets the row."""
+    invitation = session.scalars(
+        update(Invitation)
+        .where(
+            Invitation.token_hash == digest(token),
+            Invitation.consumed_at.is_(None),
+            Invitation.state.in_([s.value for s in domain.LIVE_STATES]),
+            Invitation.expires_at > now,
+        )
+        .values(consumed_at=now, state=S.ACCEPTED.value)
+        .returning(Invitation)
+        .execution_options(synchronize_session=False)
+    ).first()
+    if invitation is None:
+        session.rollback()
+        raise _not_usable(_link_status(_invitation_by_token(session, token), now))
+    return invitation
+
+
+def _start_session(
+    session: Session, settings: InvitationsSettings, account_id: UUID, now: datetime
+) -> i.SessionIssued:
+    session_id = new_secret()
+    expires_at = now + settings.session_lifetime
+    session.add(
+        PortalSession(
+            id_hash=digest(session_id), account_id=account_id, created_at=now, expires_at=expires_at
+        )
+    )
+    return i.SessionIssued(session_id=session_id, account_id=account_id, expires_at=expires_at)
+
+
+def _grant_access(session: Session, invitation: Invitation, account_id: UUID, now: datetime) -> None:
+    existing = _live_grant(session, invitation.organization_id, invitation.contact_id)
+    if existing is not None and existing.account_id == account_id:
+        return
+    if existing is not None:
+        _revoke_grant(session, existing, "replaced: the contact accepted a newer invitation", now)
+        session.flush()
+    invitation.accepted_account_id = account_id
+    grant = AccessGrant(
+        account_id=account_id,
+        organization_id=invitation.organization_id,
+        contact_id=invitation.contact_id,
+        contact_type=invitation.contact_type,
+        invitation_id=invitation.id,
+        granted_at=now,
+    )
+    session.add(grant)
+    session.flush()
+    _history(session, invitation.id, S.ACCEPTED, now, None)
+    _audit(
+        session,
+        invitation.organization_id,
+        invitation.contact_id,
+        "access_granted",
+        now,
+        account_id=account_id,
+    )
+    record_event(
+        session,
+        outbox,
+        e.InvitationAccepted(
+            organization_id=invitation.organization_id,
+            invitation_id=invitation.id,
+            contact_id=invitation.contact_id,
+            account_id=account_id,
+        ),
+    )
+    record_event(
+        session,
+        outbox,
+        e.AccessGranted(
+            organization_id=invitation.organization_id,
+            grant_id=grant.id,
+            account_id=account_id,
+            contact_id=invitation.contact_id,
+            contact_type=ContactType(invitation.contact_type),
+        ),
+    )
+
+
+def _refuse_weak_password(password: str, email: str) -> None:
+    problems = password_problems(password, email)
+    if problems:
+        raise PasswordRejected(" ".join(problems), {"errors": problems})
+
+
+def _same_passwords(password: str, confirmation: str) -> None:
+    if password != confirmation:
+        raise InvalidInput(
+            "The two passwords are not the same.",
+            {"errors": [{"field": "password_confirmation", "message": "does not match the password"}]},
+        )
+
+
+ACCOUNT_EXISTS = Conflict(
+    "You already have a portal account with this email. Sign in to add this access to it.",
+    {"reason": "account_exists"},
+)
+
+
+def accept_invitation(
+    session: Session,
+    passwords: Passwords,
+    settings: InvitationsSettings,
+    cmd: i.AcceptInvitation,
+    now: datetime,
+) -> i.SessionIssued:
+    _same_passwords(cmd.password, cmd.password_confirmation)
+    invitation = _usable_invitation(session, cmd.token, now)
+    _refuse_weak_password(cmd.password, invitation.email)
+    if _account_by_email(session, invitation.email) is not None:
+        raise ACCOUNT_EXISTS
+    session.rollback()  # nothing is held while the password is hashed
+    password_hash = passwords.hash(cmd.password)
+
+    invitation = _consume_invitation(session, cmd.token, now)
+    account_id = session.scalar(
+        pg_insert(PortalAccount)
+        .values(
+            email=invitation.email,
+            email_normalized=invitation.email_normalized,
+            password_hash=password_hash,
+            display_name=invitation.recipient_name,
+            locale=invitation.locale,
+            created_at=now,
+            password_changed_at=now,
+        )
+        .on_conflict_do_nothing(index_elements=[PortalAccount.email_normalized])
+        .returning(PortalAccount.id)
+    )
+    if account_id is None:  # another invitation to the same email was accepted meanwhile
+        session.rollback()
+        raise ACCOUNT_EXISTS
+    _grant_access(session, invitation, account_id, now)
+    issued = _start_session(session, settings, account_id, now)
+    session.commit()
+    return issued
+
+
+def _login_key(email: str) -> str:
+    return digest("portal:" + normalize_email(email))
+
+
+def _verify_or_count_failure(
+    session: Session,
+    passwords: Passwords,
+    settings: InvitationsSettings,
+    email: str,
+    password: str,
+    now: datetime,
+) -> PortalAccount:
+    """The account, when the password is right; the same error and time for an unknown email."""
+    key = _login_key(email)
+    wait = throttle.blocked_for(session, login_throttle, key, now)
+    if wait is not None:
+        raise RateLimited(
+            f"Too many failed sign-in attempts. Try again in {max(1, -(-wait // 60))} minute(s).",
+            {"retry_after": wait},
+        )
+    account = _account_by_email(session, email)
+    if account is not None:
+        ok = passwords.verify(account.password_hash, password)
+    else:
+        ok = passwords.verify_nothing(password)
+    if not ok or account is None:
+        throttle.record_failure(
+            session,
+            login_throttle,
+            key,
+            now,
+            max_failures=settings.max_failed_logins,
+            lockout=settings.lockout,
+        )
+        session.commit()
+        raise InvalidCredentials("The email or password is not right.")
+    throttle.clear(session, login_throttle, key)
+    if passwords.needs_rehash(account.password_hash):
+        account.password_hash = passwords.hash(password)
+    return account
+
+
+def accept_invitation_as_account(
+    session: Session,
+    passwords: Passwords,
+    settings: InvitationsSettings,
+    cmd: i.AcceptInvitationAsAccount,
+    now: datetime,
+) -> i.SessionIssued:
+    invitation = _usable_invitation(session, cmd.token, now)
+    account = _verify_or_count_failure(session, passwords, settings, invitation.email, cmd.password, now)
+    account_id = account.id
+    session.commit()
+    invitation = _consume_invitation(session, cmd.token, now)
+    _grant_access(session, invitation, account_id, now)
+    issued = _start_session(session, settings, account_id, now)
+    session.commit()
+    return issued
+
+
+# --- signing in and out -----------------------------------------------------------------------
+
+
+def login(
+    session: Session, passwords: Passwords, settings: InvitationsSettings, cmd: i.Login, now: datetime
+) -> i.SessionIssued:
+    account = _verify_or_count_failure(session, passwords, settings, cmd.email, cmd.password, now)
+    issued = _start_session(session, settings, account.id, now)
+    session.commit()
+    return issued
+
+
+def logout(session: Session, session_id: str, now: datetime) -> None:
+    row = session.get(PortalSession, digest(session_id))
+    if row is not None and row.ended_at is None:
+        row.ended_at = now
+        row.end_reason = "signed out"
+        session.commit()
+
+
+def check_session(session: Session, session_id: str, now: datetime) -> i.PortalSession:
+    row = session.get(PortalSession, digest(session_id))
+    if row is None or row.ended_at is not None or row.expires_at <= now:
+        raise InvalidCredentials("Your session has ended. Sign in again.")
+    account = session.get(PortalAccount, row.account_id)
+    assert account is not None
+    grants = session.scalars(
+        select(AccessGrant)
+        .where(AccessGrant.account_id == account.id, AccessGrant.revoked_at.is_(None))
+        .order_by(AccessGrant.granted_at)
+    ).all()
+    return i.PortalSession(
+        account_id=account.id,
+        email=account.email,
+        expires_at=row.expires_at,
+        memberships=[
+            i.Membership(
+                grant_id=g.id,
+                organization_id=g.organization_id,
+                contact_id=g.contact_id,
+                contact_type=ContactType(g.contact_type),
+                granted_at=g.granted_at,
+            )
+            for g in grants
+        ],
+    )
+
+
+# --- password reset ---------------------------------------------------------------------------
+
+
+def request_password_reset(session: Session, email: str, now: datetime) -> None:
+    """The same single insert for every email, known or not; `process_reset_requests` does the rest."""
+    session.add(PasswordResetRequest(email_normalized=normalize_email(email), requested_at=now))
+    session.commit()
+
+
+def process_reset_requests(
+    session: Session, settings: InvitationsSettings, now: datetime, batch: int = 100
+) -> int:
+    requests = session.scalars(
+        select(PasswordResetRequest)
+        .where(PasswordResetRequest.processed_at.is_(None))
+        .order_by(PasswordResetRequest.id)
+        .limit(batch)
+        .with_for_update(skip_locked=True)
+    ).all()
+    for request in requests:
+        request.processed_at = now
+        account = _account_by_email(session, request.email_normalized)
+        if account is None:
+            continue
+        recent = session.scalar(
+            select(func.count()).where(
+                PasswordReset.account_id == account.id, PasswordReset.created_at > now - timedelta(hours=1)
+            )
+        )
+        if (recent or 0) >= settings.resets_per_account_per_hour:
+            continue
+        session.execute(
+            update(PasswordReset)
+            .where(
+                PasswordReset.account_id == account.id,
+                PasswordReset.consumed_at.is_(None),
+                PasswordReset.superseded_at.is_(None),
+            )
+            .values(superseded_at=now)
+        )
+        token = new_secret()
+        reset = PasswordReset(
+            account_id=account.id,
+            token_hash=digest(token),
+            created_at=now,
+            expires_at=now + settings.reset_expiry,
+        )
+        session.add(reset)
+        record_event(
+            session,
+            outbox,
+            e.PasswordResetRequested(
+                account_id=account.id,
+                email=account.email,
+                recipient_name=account.display_name,
+                locale=account.locale,
+                expires_at=reset.expires_at,
+                sealed_link=seal(settings.link_sealing_key, settings.link("reset", token)),
+            ),
+        )
+    session.commit()
+    return len(requests)
+
+
+def _reset_status(reset: PasswordReset | None, now: datetime) -> i.LinkStatus:
+    if reset is None:
+        return i.LinkStatus.UNKNOWN
+    return domain.reset_link_status(
+        reset.consumed_at is not None, reset.superseded_at is not None, reset.expires_at, now
+    )
+
+
+def open_password_reset(session: Session, token: str, now: datetime) -> i.ResetLanding:
+    reset = session.scalars(select(PasswordReset).where(PasswordReset.token_hash == digest(token))).first()
+    return i.ResetLanding(status=_reset_status(reset, now))
+
+
+def reset_password(
+    session: Session, passwords: Passwords, settings: InvitationsSettings, cmd: i.ResetPassword, now: datetime
+) -> i.SessionIssued:
+    _same_passwords(cmd.password, cmd.password_confirmation)
+    reset = session.scalars(
+        select(PasswordReset).where(PasswordReset.token_hash == digest(cmd.token))
+    ).first()
+    status = _reset_status(reset, now)
+    if reset is None or status != i.LinkStatus.USABLE:
+        raise _not_usable(status)
+    account = session.get(PortalAccount, reset.account_id)
+    assert account is not None
+    _refuse_weak_password(cmd.password, account.email)
+    session.rollback()
+    password_hash = passwords.hash(cmd.password)
+
+    account_id = session.scalar(
+        update(PasswordReset)
+        .where(
+            PasswordReset.token_hash == digest(cmd.token),
+            PasswordReset.consumed_at.is_(None),
+            PasswordReset.superseded_at.is_(None),
+            PasswordReset.expires_at > now,
+        )
+        .values(consumed_at=now)
+        .returning(PasswordReset.account_id)
+    )
+    if account_id is None:
+        session.rollback()
+        raise _not_usable(i.LinkStatus.USED)
+    account = session.get(PortalAccount, account_id, with_for_update=True)
+    assert account is not None
+    account.password_hash = password_hash
+    account.password_changed_at = now
+    _end_sessions(session, account.id, "password reset", now)
+    throttle.clear(session, login_throttle, _login_key(account.email))
+    issued = _start_session(session, settings, account.id, now)
+    session.commit()
+    return issued
+
+
+# --- time and delivery facts ------------------------------------------------------------------
+
+
+def expire_invitations(session: Session, now: datetime) -> int:
+    expired = session.execute(
+        update(Invitation)
+        .where(Invitation.state.in_([s.value for s in domain.LIVE_STATES]), Invitation.expires_at <= now)
+        .values(state=S.EXPIRED.value)
+        .returning(Invitation.id, Invitation.organization_id, Invitation.contact_id)
+    ).all()
+    for invitation_id, org_id, contact_id in expired:
+        _history(session, invitation_id, S.EXPIRED, now, None)
+        record_event(
+            session,
+            outbox,
+            e.InvitationExpired(organization_id=org_id, invitation_id=invitation_id, contact_id=contact_id),
+        )
+    session.commit()
+    return len(expired)
+
+
+def apply_delivery_fact(
+    session: Session,
+    event: e.DeliveryQueued | e.DeliverySucceeded | e.DeliveryFailed,
+    fact: str,
+    handler: str,
+) -> None:
+    """Move an invitation to sent, delivered or bounced, once per event."""
+    if not first_time_seen(session, inbox, event.event_id, handler):
+        session.rollback()
+        return
+    if event.purpose == "invitation":
+        invitation = session.get(Invitation, event.subject_id, with_for_update=True)
+        new_state = domain.next_state_after_delivery(S(invitation.state), fact) if invitation else None
+        if invitation is not None and new_state is not None:
+            invitation.state = new_state.value
+            _history(session, invitation.id, new_state, event.occurred_at, _delivery_detail(event))
+    session.commit()
+
+
+def _delivery_detail(event: e.DeliveryQueued | e.DeliverySucceeded | e.DeliveryFailed) -> str | None:
+    if isinstance(event, e.DeliverySucceeded):
+        return f"accepted by the mail server: {event.smtp_reply}"
+    if isinstance(event, e.DeliveryFailed):
+        code = f"{event.smtp_code} " if event.smtp_code else ""
+        return f"not delivered: {code}{event.reason}"
+    return "queued for sending"

@@ -1,0 +1,152 @@
+"""nameko entrypoints of the invitations service: each parses its payload and calls one handler."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from nameko.extensions import DependencyProvider
+from nameko.rpc import rpc
+
+from invitations import handlers
+from invitations.models import outbox
+from invitations.settings import InvitationsSettings
+from shared.contracts import events as e
+from shared.contracts import invitations as i
+from shared.contracts.common import utc_now
+from shared.contracts.errors import ServiceError
+from shared.contracts.validation import parse
+from shared.messaging import ServiceRpc, event_handler, timer
+from shared.providers import Database, HealthCheck, OutboxRelay, PasswordHashing
+
+Json = dict[str, Any]
+expected = {"expected_exceptions": ServiceError}
+
+
+class Settings(DependencyProvider):
+    def get_dependency(self, worker_ctx: Any) -> InvitationsSettings:
+        return self.container.config["SETTINGS"]  # type: ignore[no-any-return]
+
+
+class InvitationsService(HealthCheck):
+    """Owns invitations (token digests, states and their history, expiry, supersession), portal
+    accounts and their credentials, sessions, password resets, access grants, and the audit of
+    every access change."""
+
+    name = "invitations"
+
+    db = Database()
+    passwords = PasswordHashing()
+    relay = OutboxRelay(outbox)
+    remote = ServiceRpc()
+    settings = Settings()
+
+    # --- staff ---
+
+    @rpc(**expected)
+    def check_eligibility(self, payload: Json) -> Json:
+        cmd = parse(i.CheckEligibility, payload)
+        return handlers.check_eligibility(self.db, self.remote, cmd).model_dump(mode="json")
+
+    @rpc(**expected)
+    def send_invitation(self, payload: Json) -> Json:
+        cmd = parse(i.SendInvitation, payload)
+        view = handlers.send_invitation(self.db, self.remote, self.settings, cmd, utc_now(), resend=False)
+        return view.model_dump(mode="json")
+
+    @rpc(**expected)
+    def resend_invitation(self, payload: Json) -> Json:
+        cmd = parse(i.SendInvitation, payload)
+        view = handlers.send_invitation(self.db, self.remote, self.settings, cmd, utc_now(), resend=True)
+        return view.model_dump(mode="json")
+
+    @rpc(**expected)
+    def revoke_access(self, payload: Json) -> Json:
+        cmd = parse(i.RevokeAccess, payload)
+        return handlers.revoke_access(self.db, self.remote, cmd, utc_now()).model_dump(mode="json")
+
+    @rpc(**expected)
+    def list_invitations(self, payload: Json) -> Json:
+        return handlers.list_invitations(self.db, parse(i.ListInvitations, payload)).model_dump(mode="json")
+
+    @rpc(**expected)
+    def get_portal_access(self, payload: Json) -> Json:
+        return handlers.get_portal_access(self.db, parse(i.GetPortalAccess, payload)).model_dump(mode="json")
+
+    # --- the person ---
+
+    @rpc(**expected)
+    def open_invitation(self, payload: Json) -> Json:
+        q = parse(i.OpenInvitation, payload)
+        return handlers.open_invitation(self.db, q.token, utc_now()).model_dump(mode="json")
+
+    @rpc(**expected)
+    def accept_invitation(self, payload: Json) -> Json:
+        cmd = parse(i.AcceptInvitation, payload)
+        issued = handlers.accept_invitation(self.db, self.passwords, self.settings, cmd, utc_now())
+        return issued.model_dump(mode="json")
+
+    @rpc(**expected)
+    def accept_invitation_as_account(self, payload: Json) -> Json:
+        cmd = parse(i.AcceptInvitationAsAccount, payload)
+        issued = handlers.accept_invitation_as_account(self.db, self.passwords, self.settings, cmd, utc_now())
+        return issued.model_dump(mode="json")
+
+    @rpc(**expected)
+    def login(self, payload: Json) -> Json:
+        cmd = parse(i.Login, payload)
+        return handlers.login(self.db, self.passwords, self.settings, cmd, utc_now()).model_dump(mode="json")
+
+    @rpc(**expected)
+    def logout(self, payload: Json) -> Json:
+        handlers.logout(self.db, parse(i.SessionRef, payload).session_id, utc_now())
+        return {}
+
+    @rpc(**expected)
+    def check_session(self, payload: Json) -> Json:
+        q = parse(i.SessionRef, payload)
+        return handlers.check_session(self.db, q.session_id, utc_now()).model_dump(mode="json")
+
+    @rpc(**expected)
+    def request_password_reset(self, payload: Json) -> Json:
+        handlers.request_password_reset(self.db, parse(i.RequestPasswordReset, payload).email, utc_now())
+        return {}
+
+    @rpc(**expected)
+    def open_password_reset(self, payload: Json) -> Json:
+        q = parse(i.OpenPasswordReset, payload)
+        return handlers.open_password_reset(self.db, q.token, utc_now()).model_dump(mode="json")
+
+    @rpc(**expected)
+    def reset_password(self, payload: Json) -> Json:
+        cmd = parse(i.ResetPassword, payload)
+        issued = handlers.reset_password(self.db, self.passwords, self.settings, cmd, utc_now())
+        return issued.model_dump(mode="json")
+
+    # --- time ---
+
+    @timer("expiry_sweep_seconds")
+    def expire_invitations(self) -> None:
+        handlers.expire_invitations(self.db, utc_now())
+
+    @timer("reset_poll_seconds")
+    def process_reset_requests(self) -> None:
+        handlers.process_reset_requests(self.db, self.settings, utc_now())
+
+    # --- facts from notifications ---
+
+    @event_handler("notifications", "delivery_queued")
+    def on_delivery_queued(self, payload: Json) -> None:
+        handlers.apply_delivery_fact(
+            self.db, parse(e.DeliveryQueued, payload), "queued", "on_delivery_queued"
+        )
+
+    @event_handler("notifications", "delivery_succeeded")
+    def on_delivery_succeeded(self, payload: Json) -> None:
+        event = parse(e.DeliverySucceeded, payload)
+        handlers.apply_delivery_fact(self.db, event, "succeeded", "on_delivery_succeeded")
+
+    @event_handler("notifications", "delivery_failed")
+    def on_delivery_failed(self, payload: Json) -> None:
+        handlers.apply_delivery_fact(
+            self.db, parse(e.DeliveryFailed, payload), "failed", "on_delivery_failed"
+        )

@@ -1,0 +1,45 @@
+from __future__ import annotations
+
+from datetime import timedelta
+
+from pydantic import AnyHttpUrl, Field
+
+from shared.settings import ServiceSettings
+
+
+class InvitationsSettings(ServiceSettings):
+    # Every link in an email starts with this, whatever Host header a request came with.
+    public_base_url: AnyHttpUrl = AnyHttpUrl("http://localhost:8000")
+    invitation_expiry_hours: float = Field(default=7 * 24, gt=0, le=90 * 24)
+    resend_cooldown_seconds: int = Field(default=60, ge=0, le=86_400)
+    invitations_per_staff_per_hour: int = Field(default=5_000, ge=1)
+    reset_expiry_minutes: float = Field(default=60, gt=0, le=24 * 60)
+    resets_per_account_per_hour: int = Field(default=3, ge=1)
+    session_lifetime_hours: float = Field(default=12, gt=0, le=24 * 30)
+    max_failed_logins: int = Field(default=5, ge=1)
+    lockout_minutes: float = Field(default=15, gt=0)
+    expiry_sweep_seconds: float = Field(default=30, gt=0)
+    reset_poll_seconds: float = Field(default=0.5, gt=0)
+
+    @property
+    def invitation_expiry(self) -> timedelta:
+        return timedelta(hours=self.invitation_expiry_hours)
+
+    @property
+    def resend_cooldown(self) -> timedelta:
+        return timedelta(seconds=self.resend_cooldown_seconds)
+
+    @property
+    def reset_expiry(self) -> timedelta:
+        return timedelta(minutes=self.reset_expiry_minutes)
+
+    @property
+    def session_lifetime(self) -> timedelta:
+        return timedelta(hours=self.session_lifetime_hours)
+
+    @property
+    def lockout(self) -> timedelta:
+        return timedelta(minutes=self.lockout_minutes)
+
+    def link(self, path: str, token: str) -> str:
+        return f"{str(self.public_base_url).rstrip('/')}/{path}/{token}"

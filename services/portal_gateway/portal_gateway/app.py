@@ -1,0 +1,114 @@
+"""The gateway application: the staff API under /api/v1 (OpenAPI at /docs), the portal pages, the
+staff console, /healthz and /readyz. It owns nothing: every answer comes from the services."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.responses import JSONResponse, Response
+from fastapi.staticfiles import StaticFiles
+
+from portal_gateway import errors
+from portal_gateway.api import contacts, portal_access, properties, staff
+from portal_gateway.deps import CsrfFailed, Rpc, Settings
+from portal_gateway.pages import console, portal
+from portal_gateway.rendering import render
+from portal_gateway.security import AccessLog, BodyLimit, SecurityHeaders
+from portal_gateway.settings import GatewaySettings
+from shared.contracts.common import Request as EmptyRequest
+from shared.contracts.errors import ServiceError
+from shared.health import health_method
+from shared.rpc_client import RpcClient
+from shared.topology import SERVICES
+
+log = logging.getLogger(__name__)
+
+
+def create_app(settings: GatewaySettings | None = None, rpc: RpcClient | None = None) -> FastAPI:
+    """The app. `rpc` is started with the app unless given (tests pass their own)."""
+    settings = settings or GatewaySettings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if rpc is None:
+            client = RpcClient(settings.amqp_uri, timeout=settings.rpc_timeout_seconds, name="gateway")
+            await client.start()
+            app.state.rpc = client
+            try:
+                yield
+            finally:
+                await client.close()
+        else:
+            app.state.rpc = rpc
+            yield
+
+    app = FastAPI(
+        title="Portal access platform",
+        version="0.1.0",
+        summary="Staff API: contacts, properties and leases, portal invitations and access.",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    for exc_class, handler in errors.HANDLERS.items():
+        app.add_exception_handler(exc_class, handler)
+    app.add_exception_handler(CsrfFailed, on_csrf_failed)
+
+    api = APIRouter(prefix="/api/v1")
+    for module in (staff, contacts, properties, portal_access):
+        api.include_router(module.router)
+    app.include_router(api)
+    app.include_router(health)
+    app.include_router(portal.router)
+    app.include_router(console.router)
+    app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
+
+    # Outermost first: the log sees every answer, the limit runs before anything reads a body.
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(SecurityHeaders)
+    app.add_middleware(AccessLog)
+    return app
+
+
+async def on_csrf_failed(request: Request, exc: Exception) -> Response:
+    return render(
+        request,
+        "error.html",
+        {"status": 403, "message": "This form has expired. Go back, reload the page and try again."},
+        status=403,
+    )
+
+
+health = APIRouter(tags=["health"])
+
+
+@health.get("/healthz")
+async def healthz() -> dict[str, str]:
+    """The gateway process is up."""
+    return {"status": "ok"}
+
+
+@health.get("/readyz")
+async def readyz(rpc: Rpc, settings: Settings) -> JSONResponse:
+    """The broker is reachable and every service answers (with its database) in time."""
+
+    async def check(service: str) -> tuple[str, str]:
+        try:
+            await rpc.call(health_method(service), EmptyRequest(), timeout=settings.readiness_timeout_seconds)
+        except ServiceError as exc:
+            return service, exc.message
+        except Exception as exc:  # a service that answers with an error is not ready either
+            return service, type(exc).__name__
+        return service, "ok"
+
+    checks: dict[str, Any] = {"broker": "ok" if rpc.connected else "not connected"}
+    checks.update(dict(await asyncio.gather(*(check(service) for service in SERVICES))))
+    ready = all(value == "ok" for value in checks.values())
+    return JSONResponse(
+        {"status": "ready" if ready else "not ready", "checks": checks}, status_code=200 if ready else 503
+    )

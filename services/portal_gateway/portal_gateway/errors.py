@@ -1,0 +1,140 @@
+"""How every error becomes an HTTP answer: the one table, and the handlers that use it.
+
+API paths answer JSON `{"error": {"code", "message", "details"?}}`; pages answer an HTML page.
+Nothing a client sent is echoed back (a password could be in it).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from portal_gateway.rendering import render
+from shared.contracts.errors import (
+    Conflict,
+    DuplicateContact,
+    InvalidCredentials,
+    InvalidInput,
+    NotEligible,
+    NotFound,
+    PasswordRejected,
+    PermissionDenied,
+    RateLimited,
+    RemoteFailure,
+    ServiceError,
+    ServiceTimeout,
+    ServiceUnavailable,
+    TokenNotUsable,
+)
+
+log = logging.getLogger(__name__)
+
+STATUS_BY_ERROR: dict[type[ServiceError], int] = {
+    NotFound: 404,
+    DuplicateContact: 409,
+    Conflict: 409,
+    NotEligible: 409,
+    InvalidInput: 422,
+    PasswordRejected: 422,
+    PermissionDenied: 403,
+    InvalidCredentials: 401,
+    TokenNotUsable: 410,
+    RateLimited: 429,
+    ServiceUnavailable: 503,
+    ServiceTimeout: 504,
+}
+
+
+def status_for(exc: ServiceError) -> int:
+    for cls in type(exc).__mro__:
+        if cls in STATUS_BY_ERROR:
+            return STATUS_BY_ERROR[cls]
+    return 500
+
+
+def error_body(code: str, message: str, details: dict[str, Any] | None = None) -> dict[str, Any]:
+    error: dict[str, Any] = {"code": code, "message": message}
+    if details:
+        error["details"] = details
+    return {"error": error}
+
+
+def wants_json(request: Request) -> bool:
+    return request.url.path.startswith("/api/") or request.url.path in ("/healthz", "/readyz")
+
+
+def _answer(
+    request: Request,
+    status: int,
+    code: str,
+    message: str,
+    details: dict[str, Any] | None = None,
+    headers: dict[str, str] | None = None,
+) -> Response:
+    if wants_json(request):
+        return JSONResponse(error_body(code, message, details), status_code=status, headers=headers)
+    return render(
+        request, "error.html", {"status": status, "message": message}, status=status, headers=headers
+    )
+
+
+async def on_service_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, ServiceError)
+    status = status_for(exc)
+    headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, RateLimited) else None
+    if status == 401 and wants_json(request):
+        headers = {"WWW-Authenticate": "Bearer"}
+    if status >= 500:
+        log.warning("%s %s: %s", request.method, request.url.path, exc)
+    return _answer(request, status, exc.code, exc.message, exc.details, headers)
+
+
+async def on_remote_failure(request: Request, exc: Exception) -> Response:
+    log.error("%s %s: a service failed: %s", request.method, request.url.path, exc)
+    return _answer(request, 500, "internal_error", "Something went wrong on our side. Please try again.")
+
+
+async def on_validation_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, RequestValidationError)
+    errors = exc.errors()
+    if any(error.get("type") == "json_invalid" for error in errors):
+        return _answer(request, 400, "malformed_json", "The request body is not valid JSON.")
+    fields = [
+        {"field": ".".join(str(part) for part in error["loc"]), "message": error["msg"]} for error in errors
+    ]
+    return _answer(request, 422, "invalid_input", "The request is not valid.", {"errors": fields})
+
+
+async def on_http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, StarletteHTTPException)
+    messages = {
+        401: "Sign in first.",
+        404: "There is nothing here.",
+        405: "This method is not allowed here.",
+        413: "The request body is too large.",
+        415: "Send the body as application/json.",
+    }
+    message = (
+        exc.detail
+        if isinstance(exc.detail, str) and exc.status_code not in messages
+        else messages.get(exc.status_code, str(exc.detail))
+    )
+    code = {401: "unauthenticated", 404: "not_found", 405: "method_not_allowed", 413: "body_too_large"}.get(
+        exc.status_code, "http_error"
+    )
+    return _answer(request, exc.status_code, code, message, headers=getattr(exc, "headers", None))
+
+
+HANDLERS = {
+    ServiceError: on_service_error,
+    RemoteFailure: on_remote_failure,
+    RequestValidationError: on_validation_error,
+    StarletteHTTPException: on_http_error,
+}
+
+__all__ = ["HANDLERS", "STATUS_BY_ERROR", "HTMLResponse", "error_body", "status_for"]

@@ -1,0 +1,204 @@
+"""The staff console: sign in, contacts by type with their portal status, and the row actions
+Send Portal Invitation, Resend and Revoke access (Relet's Contacts > Tenants > Actions)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+from urllib.parse import urlencode
+from uuid import UUID
+
+from fastapi import APIRouter, Form, Query, Request
+from fastapi.responses import RedirectResponse, Response
+
+from portal_gateway.deps import STAFF_SESSION_COOKIE, ConsoleStaff, Csrf, Rpc, Settings, actor, session_cookie
+from portal_gateway.rendering import render
+from shared.contracts import contacts as c
+from shared.contracts import invitations as i
+from shared.contracts.common import ContactType
+from shared.contracts.errors import (
+    InvalidCredentials,
+    InvalidInput,
+    NotEligible,
+    PermissionDenied,
+    RateLimited,
+)
+from shared.contracts.validation import parse
+
+router = APIRouter(prefix="/console", include_in_schema=False)
+
+TYPES = [
+    (ContactType.TENANT.value, "Tenants"),
+    (ContactType.LANDLORD.value, "Landlords"),
+    (ContactType.VENDOR.value, "Vendors"),
+    (ContactType.APPLICANT.value, "Applicants"),
+    (ContactType.CUSTOMER.value, "Customers"),
+]
+STATUS_LABELS = {
+    "not_invited": "Not invited",
+    "invited": "Invited",
+    "delivered": "Delivered",
+    "bounced": "Bounced",
+    "active": "Active",
+    "expired": "Expired",
+    "revoked": "Revoked",
+}
+ACTIONS = {"send": "Send Portal Invitation", "resend": "Resend Invitation", "revoke": "Revoke access"}
+FormText = Annotated[str, Form(max_length=1024)]
+
+
+def actions_for(status: str) -> list[tuple[str, str]]:
+    """The row actions that make sense for a portal status."""
+    if status == "not_invited":
+        names = ["send"]
+    elif status in ("invited", "delivered", "bounced"):
+        names = ["resend", "revoke"]
+    elif status == "active":
+        names = ["revoke"]
+    else:  # expired, revoked
+        names = ["send"]
+    return [(name, ACTIONS[name]) for name in names]
+
+
+def _to_login() -> Response:
+    return RedirectResponse("/console/login", status_code=303)
+
+
+@router.get("")
+async def console_root() -> Response:
+    return RedirectResponse("/console/contacts", status_code=303)
+
+
+@router.get("/login")
+async def login_page(request: Request, staff: ConsoleStaff) -> Response:
+    if staff is not None:
+        return RedirectResponse("/console/contacts", status_code=303)
+    return render(request, "console/login.html", {"errors": [], "staff": None})
+
+
+@router.post("/login", dependencies=[Csrf])
+async def login(
+    request: Request, rpc: Rpc, settings: Settings, email: FormText = "", password: FormText = ""
+) -> Response:
+    try:
+        issued = await rpc.call(c.STAFF_LOGIN, parse(c.StaffLogin, {"email": email, "password": password}))
+    except (InvalidCredentials, InvalidInput, RateLimited) as exc:
+        message = "Enter your email and password." if isinstance(exc, InvalidInput) else exc.message
+        status = 429 if isinstance(exc, RateLimited) else 401
+        return render(
+            request, "console/login.html", {"errors": [message], "email": email[:254], "staff": None}, status
+        )
+    response = RedirectResponse("/console/contacts?type=tenant", status_code=303)
+    session_cookie(response, STAFF_SESSION_COOKIE, issued.session_id, settings, max_age=12 * 3600)
+    return response
+
+
+@router.post("/logout", dependencies=[Csrf])
+async def logout(request: Request, rpc: Rpc) -> Response:
+    session_id = request.cookies.get(STAFF_SESSION_COOKIE, "")
+    if session_id:
+        try:
+            await rpc.call(c.END_STAFF_SESSION, parse(c.EndStaffSession, {"session_id": session_id}))
+        except InvalidInput:
+            pass  # a malformed cookie: nothing to end
+    response = _to_login()
+    response.delete_cookie(STAFF_SESSION_COOKIE, path="/")
+    return response
+
+
+@router.get("/contacts")
+async def contacts_page(
+    request: Request,
+    rpc: Rpc,
+    staff: ConsoleStaff,
+    type: ContactType = ContactType.TENANT,
+    q: Annotated[str | None, Query(max_length=200)] = None,
+    notice: str | None = None,
+    problem: str | None = None,
+    contact: UUID | None = None,
+    retry_after: int | None = None,
+) -> Response:
+    if staff is None:
+        return _to_login()
+    org_id = staff.organization.id
+    page = await rpc.call(
+        c.LIST_CONTACTS,
+        c.ListContacts(organization_id=org_id, type=type, search=(q or "").strip() or None, limit=100),
+    )
+    access: dict[UUID, Any] = {}
+    if page.items:
+        answer = await rpc.call(
+            i.GET_PORTAL_ACCESS,
+            i.GetPortalAccess(organization_id=org_id, contact_ids=[x.id for x in page.items]),
+        )
+        access = {item.contact_id: item for item in answer.items}
+    subject = None
+    if contact is not None:
+        subject = next((x for x in page.items if x.id == contact), None) or await rpc.call(
+            c.GET_CONTACT, c.GetContact(organization_id=org_id, contact_id=contact)
+        )
+    notice_text = None
+    if subject is not None and notice in ("sent", "resent", "revoked"):
+        notice_text = {
+            "sent": f"Portal invitation sent to {subject.display_name} ({subject.email}).",
+            "resent": f"A new invitation was sent to {subject.display_name}; the older link no longer works.",
+            "revoked": f"Portal access of {subject.display_name} is revoked; their sessions have ended.",
+        }[notice]
+    problem_box = None
+    if subject is not None and problem == "not_eligible":
+        eligibility = await rpc.call(
+            i.CHECK_ELIGIBILITY, i.CheckEligibility(actor=actor(staff), contact_id=subject.id)
+        )
+        problem_box = {
+            "title": f"{subject.display_name} cannot be invited yet",
+            "reasons": eligibility.reasons,
+        }
+    elif subject is not None and problem == "rate_limited":
+        problem_box = {
+            "title": "Not sent",
+            "text": f"An invitation went out moments ago. Try again in {retry_after or 60} s.",
+        }
+    elif problem == "not_permitted":
+        problem_box = {"title": "Not allowed", "text": "You do not have permission to manage portal access."}
+    return render(
+        request,
+        "console/contacts.html",
+        {
+            "staff": staff,
+            "types": TYPES,
+            "current_type": type.value,
+            "current_label": dict(TYPES)[type.value],
+            "q": q,
+            "page": page,
+            "access_by_contact": access,
+            "status_labels": STATUS_LABELS,
+            "actions_for": actions_for,
+            "notice": notice_text,
+            "problem": problem_box,
+        },
+    )
+
+
+@router.post("/contacts/{contact_id}/portal-access", dependencies=[Csrf])
+async def portal_access_action(
+    contact_id: UUID, rpc: Rpc, staff: ConsoleStaff, action: FormText, type: FormText = "tenant"
+) -> Response:
+    if staff is None:
+        return _to_login()
+    if action not in ACTIONS or type not in dict(TYPES):
+        return RedirectResponse("/console/contacts", status_code=303)
+    back = {"type": type, "contact": str(contact_id)}
+    try:
+        if action == "revoke":
+            await rpc.call(i.REVOKE_ACCESS, i.RevokeAccess(actor=actor(staff), contact_id=contact_id))
+            back["notice"] = "revoked"
+        else:
+            method = i.SEND_INVITATION if action == "send" else i.RESEND_INVITATION
+            await rpc.call(method, i.SendInvitation(actor=actor(staff), contact_id=contact_id))
+            back["notice"] = "sent" if action == "send" else "resent"
+    except NotEligible:
+        back["problem"] = "not_eligible"
+    except RateLimited as exc:
+        back.update(problem="rate_limited", retry_after=str(exc.retry_after))
+    except PermissionDenied:
+        back["problem"] = "not_permitted"
+    return RedirectResponse(f"/console/contacts?{urlencode(back)}", status_code=303)

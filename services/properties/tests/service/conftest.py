@@ -1,0 +1,69 @@
+from shared.green import patch
+
+patch()  # before anything imports SQLAlchemy, psycopg or kombu
+
+from collections.abc import Callable  # noqa: E402
+from typing import Any  # noqa: E402
+
+import pytest  # noqa: E402
+from nameko.testing.services import entrypoint_hook  # noqa: E402
+
+from contacts.service import ContactsService  # noqa: E402
+from properties.service import PropertiesService  # noqa: E402
+from shared.contracts import contacts as c  # noqa: E402
+from shared.contracts.common import RpcMethod  # noqa: E402
+from shared.settings import ServiceSettings  # noqa: E402
+from shared.testing.fixtures import infra  # noqa: E402,F401 - a fixture
+from shared.testing.helpers import ADMIN_PASSWORD, random_email, random_name  # noqa: E402
+
+
+@pytest.fixture
+def settings(infra) -> ServiceSettings:  # noqa: F811
+    return ServiceSettings(**infra.settings_overrides())
+
+
+@pytest.fixture
+def containers(container_factory, settings) -> dict[str, Any]:
+    """The properties service and the contacts service it asks about contacts, on one broker."""
+    config = settings.nameko_config()
+    running = {
+        "contacts": container_factory(ContactsService, config),
+        "properties": container_factory(PropertiesService, config),
+    }
+    for container in running.values():
+        container.start()
+    return running
+
+
+@pytest.fixture
+def call(containers) -> Callable[..., Any]:
+    """Run one RPC method of either service in a real worker of that service, with its contract
+    models."""
+
+    def call(method: RpcMethod, request: Any) -> Any:
+        with entrypoint_hook(containers[method.service], method.name) as hook:
+            return method.response.model_validate(hook(request.model_dump(mode="json", exclude_unset=True)))
+
+    return call
+
+
+def new_organization(call: Callable[..., Any]) -> c.OrganizationCreated:
+    return call(
+        c.CREATE_ORGANIZATION,
+        c.CreateOrganization(
+            name=random_name("Org"),
+            admin_email=random_email("admin"),
+            admin_name="Ada Admin",
+            admin_password=ADMIN_PASSWORD,
+        ),
+    )
+
+
+@pytest.fixture
+def org(call) -> c.OrganizationCreated:
+    return new_organization(call)
+
+
+@pytest.fixture
+def other_org(call) -> c.OrganizationCreated:
+    return new_organization(call)
