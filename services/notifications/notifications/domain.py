@@ -1,0 +1,111 @@
+"""Pure rules of sending email: what an SMTP outcome means, when to try again, which template.
+
+No I/O, no framework: every function takes what it needs and returns a decision.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Collection
+from dataclasses import dataclass
+from uuid import UUID
+
+from shared.contracts.notifications import DeliveryStatus
+
+INVITATION = "invitation"
+PASSWORD_RESET = "password_reset"  # noqa: S105 - a purpose, not a password
+PURPOSES = (INVITATION, PASSWORD_RESET)
+
+DEFAULT_LOCALE = "en"
+
+# Permanent refusals that say the mailbox itself is wrong: no such user (550), not local (551),
+# not a valid mailbox name (553). Sending there again would only hurt the sender's reputation.
+SUPPRESSING_CODES = frozenset({550, 551, 553})
+SUPPRESSED_REASON = "the address is suppressed after an earlier permanent failure"
+
+
+def idempotency_key(event_id: UUID, purpose: str) -> str:
+    """One email per (event, purpose), however often the event is delivered."""
+    return f"{event_id}:{purpose}"
+
+
+def initial_status(suppressed: bool) -> DeliveryStatus:
+    return DeliveryStatus.SUPPRESSED if suppressed else DeliveryStatus.QUEUED
+
+
+# --- outcomes ---------------------------------------------------------------------------------
+
+
+class Action(enum.StrEnum):
+    SENT = "sent"
+    RETRY = "retry"
+    FAILED = "failed"
+
+
+@dataclass(frozen=True)
+class Decision:
+    action: Action
+    suppress: bool = False
+
+
+def suppresses(code: int | None) -> bool:
+    return code in SUPPRESSING_CODES
+
+
+def decide(
+    code: int | None, attempts: int, max_attempts: int, *, recipient_refused: bool = False
+) -> Decision:
+    """What to do after an attempt: `code` is the server's reply, None when there was none
+    (timeout, refused or dropped connection, an email that could not be rendered).
+
+    2xx: sent. 5xx: failed at once, no retry; the address is suppressed when the refusal was the
+    reply to RCPT (about the mailbox, not about this message) with a suppressing code. Anything
+    else is transient: tried again until `attempts` (this one included) reaches `max_attempts`.
+    """
+    if code is not None and 200 <= code < 300:
+        return Decision(Action.SENT)
+    if code is not None and 500 <= code < 600:
+        return Decision(Action.FAILED, suppress=recipient_refused and suppresses(code))
+    if attempts >= max_attempts:
+        return Decision(Action.FAILED)
+    return Decision(Action.RETRY)
+
+
+def retry_delay(attempts: int, base_seconds: float, cap_seconds: float, jitter: float) -> float:
+    """Seconds to wait before the next attempt, after `attempts` attempts (1 or more).
+
+    Capped exponential back-off (base, 2 base, 4 base, ... at most `cap`) with "equal jitter":
+    `jitter` in [0, 1] picks a point in the upper half of that step, so senders retrying together
+    spread out but nobody waits less than half the step or more than the cap.
+    """
+    if not 0.0 <= jitter <= 1.0:
+        raise ValueError("jitter must be between 0 and 1")
+    exponent = min(max(attempts, 1) - 1, 60)  # 2**60 s is past any cap; keeps the float finite
+    step = min(cap_seconds, base_seconds * 2.0**exponent)
+    return step / 2 + (step / 2) * jitter
+
+
+def claim_is_fresh(elapsed_seconds: float, lease_seconds: float) -> bool:
+    """A claimed delivery is sent only within the first half of its lease; later, another sender
+    may already be about to take it, so it is given back instead."""
+    return elapsed_seconds < lease_seconds / 2
+
+
+# --- templates --------------------------------------------------------------------------------
+
+
+def choose_locale(requested: str | None, available: Collection[str], default: str = DEFAULT_LOCALE) -> str:
+    """The template folder for a recipient's locale: the exact one ("en-GB"), else its language
+    ("en"), else the default."""
+    if requested:
+        if requested in available:
+            return requested
+        language = requested.split("-", 1)[0].lower()
+        if language in available:
+            return language
+    return default
+
+
+def message_id(delivery_id: UUID, domain: str) -> str:
+    """The same Message-ID on every attempt, so a receiver can see that two emails are one."""
+    return f"<{delivery_id}@{domain}>"

@@ -1,0 +1,117 @@
+"""Emails from templates: `templates/<locale>/<purpose>.subject.txt`, `.txt` and `.html`.
+
+A locale is a folder; English (`en`) is the fallback for any locale without one. HTML templates
+are autoescaped, text templates are not. Rendering happens in the sender, at send time, with the
+link it has just unsealed: the rendered email exists only in memory.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.headerregistry import Address
+from email.message import EmailMessage
+from email.utils import format_datetime
+from pathlib import Path
+from typing import Any
+from uuid import UUID
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+
+from notifications import domain
+
+TEMPLATES_DIR = Path(__file__).parent / "templates"
+
+
+@dataclass(frozen=True)
+class RenderedEmail:
+    subject: str
+    text: str
+    html: str
+
+
+class Templates:
+    def __init__(self, directory: Path = TEMPLATES_DIR) -> None:
+        self.env = Environment(
+            loader=FileSystemLoader(directory),
+            autoescape=select_autoescape(enabled_extensions=("html",), default=False),
+            undefined=StrictUndefined,
+            trim_blocks=True,
+            lstrip_blocks=True,
+            keep_trailing_newline=True,
+        )
+        self.locales = frozenset(path.name for path in directory.iterdir() if path.is_dir())
+
+    def render(self, purpose: str, locale: str | None, values: dict[str, Any]) -> RenderedEmail:
+        if purpose not in domain.PURPOSES:
+            raise ValueError(f"no templates for purpose {purpose!r}")
+        folder = domain.choose_locale(locale, self.locales)
+        subject = self.env.get_template(f"{folder}/{purpose}.subject.txt").render(values)
+        return RenderedEmail(
+            subject=" ".join(subject.split()),  # one line, whatever the template's whitespace
+            text=self.env.get_template(f"{folder}/{purpose}.txt").render(values),
+            html=self.env.get_template(f"{folder}/{purpose}.html").render(values),
+        )
+
+
+def template_values(context: dict[str, Any], link: str) -> dict[str, Any]:
+    """What the templates see: the delivery's stored context, readable dates, and the open link."""
+    expires_at = datetime.fromisoformat(context["expires_at"]).astimezone(UTC)
+    return {
+        "recipient_name": context["recipient_name"],
+        "organization_name": context.get("organization_name") or "",
+        "is_resend": bool(context.get("is_resend")),
+        "expires_at": expires_at,
+        "expires": readable_moment(expires_at),
+        "valid_for": readable_duration(int(context.get("valid_minutes") or 0)),
+        "link": link,
+    }
+
+
+def readable_moment(moment: datetime) -> str:
+    """'Saturday 28 November 2026 at 10:00 UTC'."""
+    moment = moment.astimezone(UTC)
+    return f"{moment:%A} {moment.day} {moment:%B %Y} at {moment:%H:%M} UTC"
+
+
+def readable_duration(minutes: int) -> str:
+    """'1 hour', '7 days', '90 minutes'."""
+
+    def plural(count: int, unit: str) -> str:
+        return f"{count} {unit}" if count == 1 else f"{count} {unit}s"
+
+    if minutes >= 1440 and minutes % 1440 == 0:
+        return plural(minutes // 1440, "day")
+    if minutes >= 60 and minutes % 60 == 0:
+        return plural(minutes // 60, "hour")
+    return plural(minutes, "minute")
+
+
+def build_message(
+    *,
+    delivery_id: UUID,
+    recipient: str,
+    recipient_name: str,
+    email: RenderedEmail,
+    mail_from: str,
+    mail_domain: str,
+    now: datetime,
+) -> EmailMessage:
+    message = EmailMessage()
+    message["From"] = mail_from
+    message["To"] = _recipient_header(recipient, recipient_name)
+    message["Subject"] = email.subject
+    message["Date"] = format_datetime(now.astimezone(UTC))
+    message["Message-ID"] = domain.message_id(delivery_id, mail_domain)
+    # Tells mail servers and clients it was sent by a machine (no auto-replies, RFC 3834).
+    message["Auto-Submitted"] = "auto-generated"
+    message.set_content(email.text)
+    message.add_alternative(email.html, subtype="html")
+    return message
+
+
+def _recipient_header(recipient: str, name: str) -> str | Address:
+    try:
+        return Address(display_name=" ".join(name.split()), addr_spec=recipient)
+    except (ValueError, IndexError):  # an address the header parser cannot split: send it bare
+        return recipient

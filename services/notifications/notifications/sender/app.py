@@ -1,0 +1,268 @@
+"""The SMTP sender: a plain asyncio process (aiosmtplib cannot run inside eventlet workers).
+
+One claimer takes due deliveries from the database into a bounded queue; `sender_concurrency`
+workers each hold one SMTP connection and send what they take from the queue, rendering each email
+just before it is sent (the link is unsealed only then, in memory). Every result is written with
+its outbox event in one transaction; an event relay publishes them.
+
+On SIGTERM or SIGINT it stops claiming, gives back what it claimed but had not started, lets the
+emails in flight finish (for at most `smtp_timeout_seconds`), publishes the last events, and closes
+its connections. A delivery cut off even so stays `sending` until its lease ends, then any sender
+takes it again: at least once, never lost.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import signal
+import time
+from collections.abc import Awaitable, Callable
+from email.message import EmailMessage
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from notifications import domain
+from notifications.rendering import Templates, build_message, template_values
+from notifications.sender import store
+from notifications.sender.relay import EventRelay, wait_any
+from notifications.sender.smtp import Outcome, SmtpConnection
+from notifications.settings import NotificationsSettings
+from shared.contracts.common import utc_now
+from shared.contracts.notifications import DeliveryStatus
+from shared.logs import configure_logging
+from shared.sealing import unseal
+
+log = logging.getLogger("notifications.sender")
+
+# Writing a result is retried this often (DB restarting, pool busy) before the row is left to
+# its lease; the email was sent or not either way, and a lost result means at worst a duplicate.
+RESULT_WRITE_ATTEMPTS = 4
+MAX_CLAIM_BACKOFF_SECONDS = 10.0
+
+
+class Sender:
+    def __init__(
+        self,
+        settings: NotificationsSettings,
+        *,
+        templates: Templates | None = None,
+        jitter: Callable[[], float] = random.random,
+    ) -> None:
+        self.settings = settings
+        self.templates = templates or Templates()
+        self.jitter = jitter
+        self._stopping = asyncio.Event()
+        self._room = asyncio.Event()
+
+    def stop(self) -> None:
+        """Begin a clean shutdown (safe to call more than once, e.g. from a signal handler)."""
+        if not self._stopping.is_set():
+            log.info("stopping: no new claims; finishing the emails in flight")
+        self._stopping.set()
+
+    async def run(self) -> None:
+        s = self.settings
+        engine = store.make_async_engine(s)
+        relay = EventRelay(engine, s.amqp_uri, s.outbox_batch_size, s.outbox_poll_seconds)
+        relay_stop = asyncio.Event()
+        relay_task = asyncio.create_task(relay.run(relay_stop), name="event-relay")
+        # Unbounded, so the shutdown's "finish" markers never wait; the claimer keeps it within
+        # sender_batch_size itself.
+        queue: asyncio.Queue[store.Job | None] = asyncio.Queue()
+        workers = [
+            asyncio.create_task(self._work(engine, relay, queue), name=f"smtp-worker-{n}")
+            for n in range(s.sender_concurrency)
+        ]
+        log.info("sending through %s:%d with %d connections", s.smtp_host, s.smtp_port, s.sender_concurrency)
+        try:
+            await self._claim_until_stopped(engine, queue)
+        finally:
+            await self._give_back_unstarted(engine, queue)
+            for _ in workers:
+                queue.put_nowait(None)  # one "finish" for each worker, after the job it has
+            _, late = await asyncio.wait(workers, timeout=s.smtp_timeout_seconds)
+            for task in late:
+                task.cancel()
+            if late:
+                log.warning("%d email(s) still in flight at shutdown; their leases will expire", len(late))
+                await asyncio.wait(late)
+            relay_stop.set()
+            relay.wake()
+            await relay_task
+            await engine.dispose()
+            log.info("stopped")
+
+    # --- claiming ---------------------------------------------------------------------------------
+
+    async def _claim_until_stopped(self, engine: AsyncEngine, queue: asyncio.Queue[store.Job | None]) -> None:
+        s = self.settings
+        failures = 0
+        while not self._stopping.is_set():
+            room = s.sender_batch_size - queue.qsize()
+            if room <= 0:
+                self._room.clear()
+                await wait_any([self._room, self._stopping], s.sender_poll_seconds)
+                continue
+            try:
+                jobs = await store.claim(engine, room, s.claim_lease_seconds)
+                failures = 0
+            except Exception as exc:
+                failures += 1
+                log.warning("claiming deliveries failed (%s); retrying", type(exc).__name__)
+                await wait_any([self._stopping], min(0.5 * 2**failures, MAX_CLAIM_BACKOFF_SECONDS))
+                continue
+            for job in jobs:
+                queue.put_nowait(job)
+            if len(jobs) < room:  # nothing more is due: look again after a pause
+                await wait_any([self._stopping], s.sender_poll_seconds)
+
+    async def _give_back_unstarted(self, engine: AsyncEngine, queue: asyncio.Queue[store.Job | None]) -> None:
+        while not queue.empty():
+            job = queue.get_nowait()
+            if job is None:
+                continue
+            try:
+                await store.give_back(engine, job)
+            except Exception as exc:
+                log.warning("delivery %s: could not give it back (%s)", job.id, type(exc).__name__)
+
+    # --- sending ----------------------------------------------------------------------------------
+
+    async def _work(
+        self, engine: AsyncEngine, relay: EventRelay, queue: asyncio.Queue[store.Job | None]
+    ) -> None:
+        smtp = SmtpConnection(self.settings)
+        try:
+            while True:
+                job = await queue.get()
+                self._room.set()
+                if job is None:
+                    break
+                try:
+                    await self._deliver(engine, relay, smtp, job)
+                except Exception:
+                    # A bug, not an SMTP outcome: the row stays claimed until its lease ends.
+                    log.exception("delivery %s: unexpected error", job.id)
+            await smtp.quit()
+        finally:
+            smtp.close()  # also when cancelled at the end of the shutdown's wait
+
+    async def _deliver(
+        self, engine: AsyncEngine, relay: EventRelay, smtp: SmtpConnection, job: store.Job
+    ) -> None:
+        s = self.settings
+        if not domain.claim_is_fresh(time.monotonic() - job.claimed_at, s.claim_lease_seconds):
+            await store.give_back(engine, job)
+            return
+        if job.suppressed:
+            log.info("delivery %s to %s: suppressed, not sent", job.id, job.recipient)
+            await self._record(
+                relay,
+                job,
+                lambda: store.record_failed(
+                    engine, job, None, domain.SUPPRESSED_REASON, status=DeliveryStatus.SUPPRESSED
+                ),
+            )
+            return
+        try:
+            message = self._compose(job)
+        except Exception as exc:
+            # Only the exception's type: its text could quote the context.
+            log.error("delivery %s: the email could not be rendered (%s)", job.id, type(exc).__name__)
+            outcome = Outcome(None, f"the email could not be rendered ({type(exc).__name__})")
+        else:
+            outcome = await smtp.send(message, job.recipient)
+        await self._settle(engine, relay, job, outcome)
+
+    def _compose(self, job: store.Job) -> EmailMessage:
+        s = self.settings
+        link = unseal(s.link_sealing_key, job.context["sealed_link"])
+        values = template_values(job.context, link)
+        return build_message(
+            delivery_id=job.id,
+            recipient=job.recipient,
+            recipient_name=values["recipient_name"],
+            email=self.templates.render(job.purpose, job.locale, values),
+            mail_from=s.mail_from,
+            mail_domain=s.mail_domain,
+            now=utc_now(),
+        )
+
+    async def _settle(self, engine: AsyncEngine, relay: EventRelay, job: store.Job, outcome: Outcome) -> None:
+        s = self.settings
+        decision = domain.decide(
+            outcome.code, job.attempts, s.max_attempts, recipient_refused=outcome.recipient_refused
+        )
+        code = outcome.code if outcome.code is not None else "-"
+        if decision.action == domain.Action.SENT:
+            log.info("delivery %s to %s: sent (%s)", job.id, job.recipient, code)
+            await self._record(relay, job, lambda: store.record_sent(engine, job, outcome.reply))
+        elif decision.action == domain.Action.RETRY:
+            delay = domain.retry_delay(job.attempts, s.retry_base_seconds, s.retry_cap_seconds, self.jitter())
+            log.warning(
+                "delivery %s to %s: attempt %d failed (%s %s); retrying in %.1f s",
+                job.id,
+                job.recipient,
+                job.attempts,
+                code,
+                outcome.reply,
+                delay,
+            )
+            await self._record(
+                relay,
+                job,
+                lambda: store.record_retry(engine, job, outcome.code, outcome.reply, delay),
+                event=False,
+            )
+        else:
+            log.warning(
+                "delivery %s to %s: failed after %d attempt(s) (%s %s)%s",
+                job.id,
+                job.recipient,
+                job.attempts,
+                code,
+                outcome.reply,
+                "; address suppressed" if decision.suppress else "",
+            )
+            await self._record(
+                relay,
+                job,
+                lambda: store.record_failed(
+                    engine, job, outcome.code, outcome.reply, suppress=decision.suppress
+                ),
+            )
+
+    async def _record(
+        self, relay: EventRelay, job: store.Job, write: Callable[[], Awaitable[bool]], *, event: bool = True
+    ) -> None:
+        """Save a result, retrying briefly if the database is unavailable."""
+        for attempt in range(1, RESULT_WRITE_ATTEMPTS + 1):
+            try:
+                written = await write()
+            except Exception as exc:
+                if attempt == RESULT_WRITE_ATTEMPTS:
+                    log.error("delivery %s: the result could not be saved (%s)", job.id, type(exc).__name__)
+                    return
+                await asyncio.sleep(0.5 * 2 ** (attempt - 1))
+                continue
+            if not written:
+                log.warning("delivery %s: another sender took it over; this result is dropped", job.id)
+            elif event:
+                relay.wake()
+            return
+
+
+async def serve(settings: NotificationsSettings) -> None:
+    sender = Sender(settings)
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, sender.stop)
+    await sender.run()
+
+
+def main() -> None:
+    settings = NotificationsSettings()
+    configure_logging("notifications-sender", settings.log_level)
+    asyncio.run(serve(settings))

@@ -1,0 +1,251 @@
+"""The sender's reads and writes of the deliveries table, on SQLAlchemy's asyncio engine.
+
+A claim is one atomic UPDATE of due rows (FOR UPDATE SKIP LOCKED), so several senders share the
+work without taking the same row. Claiming counts the attempt, and the attempt count is the claim's
+token: a result is written only while the row is still `sending` with that count, so a row that
+another sender took over after the lease ran out never gets two results (nor two events).
+Each result is written in one transaction with its outbox event.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import and_, exists, func, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+from notifications.models import Delivery, Suppression, outbox
+from notifications.settings import NotificationsSettings
+from shared.contracts import events as e
+from shared.contracts.notifications import DeliveryStatus
+from shared.outbox import record_event
+from shared.tokens import normalize_email
+
+S = DeliveryStatus
+CONNECT_TIMEOUT_SECONDS = 5
+POOL_TIMEOUT_SECONDS = 10
+STATEMENT_TIMEOUT_MS = 30_000
+REASON_MAX_LENGTH = 1000
+
+
+def make_async_engine(settings: NotificationsSettings) -> AsyncEngine:
+    """A pool with one connection per worker, one for the claimer and one for the event relay."""
+    return create_async_engine(
+        settings.database_url,
+        pool_size=settings.sender_concurrency + 2,
+        max_overflow=0,
+        pool_timeout=POOL_TIMEOUT_SECONDS,
+        pool_pre_ping=True,
+        connect_args={
+            "connect_timeout": CONNECT_TIMEOUT_SECONDS,
+            "application_name": "notifications-sender",
+            "options": f"-c statement_timeout={STATEMENT_TIMEOUT_MS}",
+        },
+    )
+
+
+@dataclass(frozen=True)
+class Job:
+    """A claimed delivery, as the sender needs it."""
+
+    id: uuid.UUID
+    purpose: str
+    subject_id: uuid.UUID
+    organization_id: uuid.UUID | None
+    recipient: str
+    locale: str
+    context: dict[str, Any] = field(repr=False)  # holds the sealed link: kept out of reprs
+    attempts: int
+    suppressed: bool
+    claimed_at: float = field(default_factory=time.monotonic)
+
+
+def _recipient_suppressed() -> Any:
+    return exists().where(Suppression.address == func.lower(func.btrim(Delivery.recipient)))
+
+
+async def claim(engine: AsyncEngine, limit: int, lease_seconds: float) -> list[Job]:
+    """Take up to `limit` due deliveries: queued ones whose time has come, and ones a sender
+    claimed and never finished (its lease ran out: it crashed or hung)."""
+    now = func.now()
+    due = (
+        select(Delivery.id)
+        .where(
+            or_(
+                and_(Delivery.status == S.QUEUED.value, Delivery.next_attempt_at <= now),
+                and_(Delivery.status == S.SENDING.value, Delivery.lease_until < now),
+            )
+        )
+        .order_by(Delivery.next_attempt_at)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    async with engine.begin() as conn:
+        rows = (
+            await conn.execute(
+                update(Delivery)
+                .where(Delivery.id.in_(due.scalar_subquery()))
+                .values(
+                    status=S.SENDING.value,
+                    lease_until=now + timedelta(seconds=lease_seconds),
+                    attempts=Delivery.attempts + 1,
+                )
+                .returning(
+                    Delivery.id,
+                    Delivery.purpose,
+                    Delivery.subject_id,
+                    Delivery.organization_id,
+                    Delivery.recipient,
+                    Delivery.locale,
+                    Delivery.context,
+                    Delivery.attempts,
+                    _recipient_suppressed().label("suppressed"),
+                )
+            )
+        ).all()
+    claimed_at = time.monotonic()
+    return [
+        Job(
+            id=row.id,
+            purpose=row.purpose,
+            subject_id=row.subject_id,
+            organization_id=row.organization_id,
+            recipient=row.recipient,
+            locale=row.locale,
+            context=row.context,
+            attempts=row.attempts,
+            suppressed=row.suppressed,
+            claimed_at=claimed_at,
+        )
+        for row in rows
+    ]
+
+
+def _still_ours(job: Job) -> Any:
+    return and_(Delivery.id == job.id, Delivery.status == S.SENDING.value, Delivery.attempts == job.attempts)
+
+
+async def record_sent(engine: AsyncEngine, job: Job, reply: str) -> bool:
+    """The server took the email (250). False if the claim was lost meanwhile."""
+    async with engine.begin() as conn:
+        updated = await conn.scalar(
+            update(Delivery)
+            .where(_still_ours(job))
+            .values(
+                status=S.SENT.value,
+                sent_at=func.now(),
+                lease_until=None,
+                last_smtp_code=250,
+                smtp_reply=reply[:REASON_MAX_LENGTH],
+                last_error=None,
+            )
+            .returning(Delivery.id)
+        )
+        if updated is None:
+            return False
+        await record_event(
+            conn,
+            outbox,
+            e.DeliverySucceeded(
+                organization_id=job.organization_id,
+                delivery_id=job.id,
+                purpose=job.purpose,
+                subject_id=job.subject_id,
+                smtp_reply=reply[:REASON_MAX_LENGTH],
+            ),
+        )
+    return True
+
+
+async def record_retry(
+    engine: AsyncEngine, job: Job, code: int | None, error: str, delay_seconds: float
+) -> bool:
+    """A transient failure: queued again for later. No event: nothing has been decided yet."""
+    async with engine.begin() as conn:
+        updated = await conn.scalar(
+            update(Delivery)
+            .where(_still_ours(job))
+            .values(
+                status=S.QUEUED.value,
+                next_attempt_at=func.now() + timedelta(seconds=delay_seconds),
+                lease_until=None,
+                last_smtp_code=code,
+                last_error=error[:REASON_MAX_LENGTH],
+            )
+            .returning(Delivery.id)
+        )
+    return updated is not None
+
+
+async def record_failed(
+    engine: AsyncEngine,
+    job: Job,
+    code: int | None,
+    reason: str,
+    *,
+    suppress: bool = False,
+    status: DeliveryStatus = S.FAILED,
+) -> bool:
+    """Given up for good: failed (or suppressed, unsent), with its DeliveryFailed event; with
+    `suppress`, nothing more goes to the recipient's address."""
+    reason = reason[:REASON_MAX_LENGTH]
+    # A suppressed delivery was claimed but never attempted: the claim's count is taken back.
+    attempts = Delivery.attempts - 1 if status == S.SUPPRESSED else Delivery.attempts
+    async with engine.begin() as conn:
+        updated = await conn.scalar(
+            update(Delivery)
+            .where(_still_ours(job))
+            .values(
+                status=status.value,
+                failed_at=func.now(),
+                lease_until=None,
+                attempts=attempts,
+                last_smtp_code=code,
+                last_error=reason,
+            )
+            .returning(Delivery.id)
+        )
+        if updated is None:
+            return False
+        if suppress:
+            await conn.execute(
+                pg_insert(Suppression)
+                .values(
+                    address=normalize_email(job.recipient),
+                    smtp_code=code,
+                    reason=reason,
+                    delivery_id=job.id,
+                )
+                .on_conflict_do_nothing(index_elements=[Suppression.address])
+            )
+        await record_event(
+            conn,
+            outbox,
+            e.DeliveryFailed(
+                organization_id=job.organization_id,
+                delivery_id=job.id,
+                purpose=job.purpose,
+                subject_id=job.subject_id,
+                smtp_code=code,
+                reason=reason,
+            ),
+        )
+    return True
+
+
+async def give_back(engine: AsyncEngine, job: Job) -> bool:
+    """Release a claim that was never attempted (shutdown, or a claim too old to use): queued
+    again at once, its attempt not counted."""
+    async with engine.begin() as conn:
+        updated = await conn.scalar(
+            update(Delivery)
+            .where(_still_ours(job))
+            .values(status=S.QUEUED.value, lease_until=None, attempts=Delivery.attempts - 1)
+            .returning(Delivery.id)
+        )
+    return updated is not None

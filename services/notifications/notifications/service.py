@@ -1,0 +1,44 @@
+"""nameko entrypoints of the notifications service: each parses its payload and calls one handler."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from nameko.rpc import rpc
+
+from notifications import handlers
+from notifications.models import outbox
+from shared.contracts import events as e
+from shared.contracts import notifications as n
+from shared.contracts.errors import ServiceError
+from shared.contracts.validation import parse
+from shared.messaging import event_handler
+from shared.providers import Database, HealthCheck, OutboxRelay
+
+Json = dict[str, Any]
+expected = {"expected_exceptions": ServiceError}
+
+
+class NotificationsService(HealthCheck):
+    """Owns the deliveries (one row per email: recipient, template context with the link still
+    sealed, attempts, SMTP result) and the suppression list. Turns events into queued emails; the
+    asyncio process `notifications.sender` sends them and records how it went."""
+
+    name = "notifications"
+
+    db = Database()
+    # Publishes this service's events, including those the sender writes to the same outbox.
+    relay = OutboxRelay(outbox)
+
+    @event_handler("invitations", "invitation_sent")
+    def on_invitation_sent(self, payload: Json) -> None:
+        handlers.queue_invitation(self.db, parse(e.InvitationSent, payload), "on_invitation_sent")
+
+    @event_handler("invitations", "password_reset_requested")
+    def on_password_reset_requested(self, payload: Json) -> None:
+        event = parse(e.PasswordResetRequested, payload)
+        handlers.queue_password_reset(self.db, event, "on_password_reset_requested")
+
+    @rpc(**expected)
+    def list_deliveries(self, payload: Json) -> Json:
+        return handlers.list_deliveries(self.db, parse(n.ListDeliveries, payload)).model_dump(mode="json")
