@@ -11,6 +11,7 @@ A queue bound by a system outside this platform is its own business; `docs/event
 from __future__ import annotations
 
 import argparse
+import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -112,12 +113,130 @@ def retry_queue(sub: Subscription, delay_seconds: float, quorum: bool):  # type:
     )
 
 
+# A message redelivered this many times is dead-lettered by the broker itself (see `_delivery_limit_policy`).
+DELIVERY_LIMIT = 10
+DELIVERY_LIMIT_POLICY_PRIORITY = 10
+
+
+def rabbitmq_definitions(
+    retry_delays: Sequence[float],
+    vhost: str = "/",
+    *,
+    delivery_limit: int = DELIVERY_LIMIT,
+    subscriptions: Iterable[Subscription] = SUBSCRIPTIONS,
+) -> dict[str, list[dict[str, object]]]:
+    """What `declare_topology(..., quorum=True)` declares, as a RabbitMQ definitions document.
+
+    The JSON that `rabbitmqctl import_definitions`, the management API (`POST /api/definitions`) and
+    `load_definitions` accept; `python -m shared.topology --definitions` prints it. Importing it on a
+    cluster before the services start means no event is dropped for want of a queue. Every queue
+    has the same arguments the services declare, so their own declarations at start match it
+    (RabbitMQ refuses a redeclaration whose arguments differ).
+
+    Policies are the one addition: a queue's arguments cannot be changed after the fact, a policy
+    can, and a policy is no argument, so it never clashes with a declaration.
+    """
+    subs = tuple(subscriptions)
+    exchanges = [_exchange_definition(RPC_EXCHANGE, vhost)]
+    exchanges += [_exchange_definition(event_exchange_name(source), vhost) for source in SERVICES]
+    queues: list[dict[str, object]] = []
+    bindings: list[dict[str, object]] = []
+    for sub in subs:
+        args = queue_arguments(quorum=True)
+        queues.append(_queue_definition(sub.queue, vhost, args))
+        bindings.append(
+            {
+                "source": event_exchange_name(sub.source),
+                "vhost": vhost,
+                "destination": sub.queue,
+                "destination_type": "queue",
+                "routing_key": sub.event_type,
+                "arguments": {},
+            }
+        )
+        queues.append(_queue_definition(sub.dead_letter_queue, vhost, args))
+        for delay in retry_delays:
+            queue = retry_queue(sub, delay, quorum=True)
+            queues.append(_queue_definition(queue.name, vhost, dict(queue.queue_arguments)))
+    return {
+        "exchanges": exchanges,
+        "queues": queues,
+        "bindings": bindings,
+        "policies": [_delivery_limit_policy(sub, vhost, delivery_limit) for sub in subs],
+    }
+
+
+def definitions_json(definitions: dict[str, list[dict[str, object]]]) -> str:
+    """The one text form of a definitions document (`deploy/rabbitmq/definitions.json` is this)."""
+    return json.dumps(definitions, indent=2) + "\n"
+
+
+def _exchange_definition(name: str, vhost: str) -> dict[str, object]:
+    return {
+        "name": name,
+        "vhost": vhost,
+        "type": "topic",
+        "durable": True,
+        "auto_delete": False,
+        "internal": False,
+        "arguments": {},
+    }
+
+
+def _queue_definition(name: str, vhost: str, arguments: dict[str, object]) -> dict[str, object]:
+    return {"name": name, "vhost": vhost, "durable": True, "auto_delete": False, "arguments": arguments}
+
+
+def _delivery_limit_policy(sub: Subscription, vhost: str, delivery_limit: int) -> dict[str, object]:
+    """A safety net for one event queue: a message delivered `delivery_limit` times goes to the
+    subscription's dead-letter queue.
+
+    Our handler already moves a failing event aside (a delay queue, then the dead-letter queue) and
+    acks it, so in normal running no message comes near the limit. What the policy catches is a
+    message that never reaches that code: a consumer that crashes, is OOM-killed or loses its
+    connection mid-handling gets the message redelivered, and a poison message would loop through
+    every replica for ever. A quorum queue counts those redeliveries; past the limit it dead-letters
+    the message, and without a dead-letter target it would drop it, hence one policy per queue, each
+    naming that queue's `.dead` queue (a policy pattern cannot compute the name).
+
+    Only one policy applies to a queue (the highest priority wins; they do not merge), so a broader
+    cluster-wide policy with a lower priority stops applying to these queues: use operator policies
+    for cluster-wide limits.
+    """
+    return {
+        "vhost": vhost,
+        "name": f"portal-delivery-limit-{sub.queue}",
+        "pattern": f"^{_regex_literal(sub.queue)}$",
+        "apply-to": "queues",
+        "definition": {
+            "delivery-limit": delivery_limit,
+            "dead-letter-exchange": "",
+            "dead-letter-routing-key": sub.dead_letter_queue,
+        },
+        "priority": DELIVERY_LIMIT_POLICY_PRIORITY,
+    }
+
+
+def _regex_literal(text: str) -> str:
+    """`text` as a regular expression matching only itself (RabbitMQ's patterns are PCRE)."""
+    return "".join("\\" + c if c in ".^$*+?()[]{}|\\" else c for c in text)
+
+
 def main() -> None:
     from shared.settings import ServiceSettings
 
     parser = argparse.ArgumentParser(description="Declare the platform's exchanges and queues.")
-    parser.parse_args()
+    parser.add_argument(
+        "--definitions",
+        action="store_true",
+        help="print them as a RabbitMQ definitions document (quorum queues) instead of declaring them",
+    )
+    parser.add_argument("--vhost", default="/", help="the vhost named in the definitions (default: /)")
+    args = parser.parse_args()
     settings = ServiceSettings()
+    if args.definitions:
+        print(definitions_json(rabbitmq_definitions(settings.event_retry_delays, args.vhost)), end="")
+        return
     names = declare_topology(settings.amqp_uri, settings.event_retry_delays, settings.quorum_queues)
     print(f"declared {len(names)} queues and {len(SERVICES) + 1} exchanges")
 

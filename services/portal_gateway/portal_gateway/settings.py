@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from pydantic import AnyHttpUrl, Field
+from pydantic import AnyHttpUrl, Field, model_validator
 
 from shared.settings import CommonSettings
 
@@ -10,11 +10,15 @@ class GatewaySettings(CommonSettings):
     port: int = Field(default=8000, ge=1, le=65535)
     # The address people reach the portal at; redirects and links never trust the Host header.
     public_base_url: AnyHttpUrl = AnyHttpUrl("http://localhost:8000")
-    # Mark cookies Secure. Off only for plain-http local runs.
+    # Mark cookies Secure. Off only for plain-http local runs; production refuses it off.
     cookie_secure: bool = False
     max_body_bytes: int = Field(default=64 * 1024, ge=1024, le=10 * 1024 * 1024)
     readiness_timeout_seconds: float = Field(default=2.0, gt=0, le=30)
     # Proxies whose X-Forwarded-* headers are believed, e.g. "10.0.0.5"; none by default.
     forwarded_allow_ips: str | None = None
-    # Where the local SMTP sink shows received emails, linked from the home page when set.
-    mail_viewer_url: str | None = None
+
+    @model_validator(mode="after")
+    def _secure_cookies_in_production(self) -> GatewaySettings:
+        if self.environment == "production" and not self.cookie_secure:
+            raise ValueError("COOKIE_SECURE must be true in production (sessions travel only over https)")
+        return self

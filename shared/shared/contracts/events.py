@@ -46,6 +46,8 @@ class ContactSnapshot(BaseModel):
 
 
 class ContactCreated(Event):
+    """A contact was created."""
+
     source = "contacts"
     event_type = "contact_created"
     organization_id: UUID
@@ -53,6 +55,8 @@ class ContactCreated(Event):
 
 
 class ContactUpdated(Event):
+    """A contact's fields changed; `changed_fields` names them and `contact` is the new state."""
+
     source = "contacts"
     event_type = "contact_updated"
     organization_id: UUID
@@ -61,6 +65,8 @@ class ContactUpdated(Event):
 
 
 class ContactEmailChanged(Event):
+    """A contact's email address changed (also announced as contact_updated)."""
+
     source = "contacts"
     event_type = "contact_email_changed"
     organization_id: UUID
@@ -70,6 +76,8 @@ class ContactEmailChanged(Event):
 
 
 class ContactArchived(Event):
+    """A contact was archived: it no longer counts for de-duplication or lists."""
+
     source = "contacts"
     event_type = "contact_archived"
     organization_id: UUID
@@ -100,6 +108,8 @@ class InvitationSent(Event):
 
 
 class InvitationAccepted(Event):
+    """The invited person created their account, or added the access to their existing account."""
+
     source = "invitations"
     event_type = "invitation_accepted"
     organization_id: UUID
@@ -109,6 +119,8 @@ class InvitationAccepted(Event):
 
 
 class InvitationRevoked(Event):
+    """Staff withdrew a live invitation; its link no longer works."""
+
     source = "invitations"
     event_type = "invitation_revoked"
     organization_id: UUID
@@ -119,6 +131,8 @@ class InvitationRevoked(Event):
 
 
 class InvitationExpired(Event):
+    """An invitation's link passed its expiry without being used."""
+
     source = "invitations"
     event_type = "invitation_expired"
     organization_id: UUID
@@ -127,6 +141,8 @@ class InvitationExpired(Event):
 
 
 class AccessGranted(Event):
+    """A portal account may now see the portal as this contact (a membership)."""
+
     source = "invitations"
     event_type = "access_granted"
     organization_id: UUID
@@ -137,6 +153,8 @@ class AccessGranted(Event):
 
 
 class AccessRevoked(Event):
+    """A membership ended; the account's sessions ended with it."""
+
     source = "invitations"
     event_type = "access_revoked"
     organization_id: UUID
@@ -163,6 +181,8 @@ class PasswordResetRequested(Event):
 
 
 class DeliveryQueued(Event):
+    """The notifications service has an email to send for `subject_id` (an invitation or an account)."""
+
     source = "notifications"
     event_type = "delivery_queued"
     organization_id: UUID | None
@@ -172,6 +192,8 @@ class DeliveryQueued(Event):
 
 
 class DeliverySucceeded(Event):
+    """The mail server accepted the email (SMTP 250)."""
+
     source = "notifications"
     event_type = "delivery_succeeded"
     organization_id: UUID | None
@@ -182,6 +204,8 @@ class DeliverySucceeded(Event):
 
 
 class DeliveryFailed(Event):
+    """The email will not be delivered: a permanent refusal, too many attempts, or a suppressed address."""
+
     source = "notifications"
     event_type = "delivery_failed"
     organization_id: UUID | None

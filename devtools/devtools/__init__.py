@@ -1,0 +1,1 @@
+"""Tools for running the platform locally and testing it."""

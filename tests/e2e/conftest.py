@@ -1,0 +1,169 @@
+"""The whole platform as processes (as `make up` runs it), on a database, a RabbitMQ vhost and
+ports of its own, driven over HTTP and through a real browser, the emails read from the SMTP sink.
+
+At the end of the session every process log is searched for every token and link the tests saw:
+finding one fails the run.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import uuid
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from devtools.prepare import prepare
+from devtools.sink_client import SinkClient
+from devtools.stack import Stack, StackConfig, free_port
+from shared.settings import CommonSettings
+from shared.testing.helpers import ADMIN_PASSWORD, random_email, random_name
+from shared.testing.infra import Management, drop_database, with_database, with_vhost
+
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+RETRY_DELAYS = (0.5, 1.0)
+HTTP_TIMEOUT = 30
+LINK = re.compile(r"https?://[^\s\"'<>]+/(?:invite|reset)/([A-Za-z0-9_-]{20,})")
+
+
+@dataclass
+class Staff:
+    api: httpx.Client
+    email: str
+    password: str
+    organization_id: str
+
+    def post(self, path: str, body: dict[str, Any] | None = None, expect: int = 201) -> dict[str, Any]:
+        response = self.api.post(path, json=body)
+        assert response.status_code == expect, response.text
+        return response.json()  # type: ignore[no-any-return]
+
+    def get(self, path: str, **params: Any) -> dict[str, Any]:
+        response = self.api.get(path, params=params)
+        assert response.status_code == 200, response.text
+        return response.json()  # type: ignore[no-any-return]
+
+    def tenant_with_lease(self, email: str | None = None) -> dict[str, Any]:
+        tenant = self.post(
+            "/contacts",
+            {
+                "type": "tenant",
+                "first_name": "Tess",
+                "last_name": random_name("Tenant"),
+                "email": email or random_email("tenant"),
+            },
+        )
+        prop = self.post(
+            "/properties",
+            {
+                "name": random_name("Maple Court "),
+                "address_line1": "12 Maple Road",
+                "city": "London",
+                "postcode": "N1 7AA",
+            },
+        )
+        unit = self.post(f"/properties/{prop['id']}/units", {"name": "Flat 2"})
+        self.post(
+            "/leases",
+            {"unit_id": unit["id"], "start_date": "2026-01-01", "tenant_contact_ids": [tenant["id"]]},
+        )
+        return {**tenant, "property": prop, "unit": unit}
+
+
+@dataclass
+class Platform:
+    stack: Stack
+    config: StackConfig
+    sink: SinkClient
+    secrets_seen: set[str] = field(default_factory=set)
+
+    @property
+    def url(self) -> str:
+        return self.config.gateway_url
+
+    def browser_client(self) -> httpx.Client:
+        return httpx.Client(base_url=self.url, timeout=HTTP_TIMEOUT, follow_redirects=False)
+
+    def new_organization(self) -> Staff:
+        """An organization made by the admin command, with its API token."""
+        from portal_gateway.admin import create_organization
+        from portal_gateway.settings import GatewaySettings
+
+        email = random_email("admin")
+        settings = GatewaySettings(amqp_uri=self.config.amqp_uri, public_base_url=self.config.public_base_url)
+        coroutine = create_organization(
+            settings, random_name("Lettings "), email, "Ada Admin", ADMIN_PASSWORD
+        )
+        # In a thread of its own: Playwright's sync API keeps an event loop running in this one.
+        with ThreadPoolExecutor(1) as pool:
+            created = pool.submit(asyncio.run, coroutine).result(timeout=60)
+        self.secrets_seen.add(created.api_token)
+        api = httpx.Client(
+            base_url=f"{self.url}/api/v1",
+            headers={"Authorization": f"Bearer {created.api_token}"},
+            timeout=HTTP_TIMEOUT,
+        )
+        return Staff(api, email, ADMIN_PASSWORD, str(created.organization.id))
+
+    def link_in_email(self, to: str, kind: str = "invite", count: int = 1) -> str:
+        """The newest invitation or reset link sent to `to` (waiting for the count-th email)."""
+        messages = self.sink.wait_for(to, count=count, timeout=60)
+        newest = max(messages, key=lambda m: m["id"])
+        links = [link for link in newest["links"] if f"/{kind}/" in link]
+        assert links, f"no /{kind}/ link in the email to {to}"
+        for match in LINK.finditer(newest["text"] + newest["html"]):
+            self.secrets_seen.add(match.group(1))
+        return links[0]
+
+    def path_of(self, link: str) -> str:
+        assert link.startswith(self.config.public_base_url + "/"), link
+        return link[len(self.config.public_base_url) :]
+
+
+@pytest.fixture(scope="session")
+def platform() -> Iterator[Platform]:
+    defaults = CommonSettings()
+    base_db = CommonSettings(database_url=os.environ.get("DATABASE_URL", defaults.database_url)).database_url
+    base_amqp = os.environ.get("AMQP_URI", defaults.amqp_uri)
+    name = f"portal_e2e_{uuid.uuid4().hex[:10]}"
+    database_url = with_database(base_db, name)
+    management = Management.for_broker(base_amqp)
+    management.create_vhost(name)
+    amqp_uri = with_vhost(base_amqp, name)
+    config = StackConfig(
+        database_url=database_url,
+        amqp_uri=amqp_uri,
+        gateway_port=free_port(),
+        smtp_port=free_port(),
+        mail_port=free_port(),
+        extra_env={"EVENT_RETRY_DELAYS": "[0.5, 1.0]", "ENVIRONMENT": "test"},
+    )
+    log_dir = ARTIFACTS / "e2e-logs"
+    for old in log_dir.glob("*.log"):
+        old.unlink()
+    stack = Stack(config, log_dir)
+    platform = Platform(stack, config, SinkClient(config.mail_url))
+    try:
+        prepare(database_url, amqp_uri, RETRY_DELAYS, say=lambda _: None)
+        stack.start()
+        stack.wait_ready(timeout=120)
+        yield platform
+    finally:
+        stack.stop()
+        drop_database(database_url)
+        management.delete_vhost(name)
+    leaked = [
+        (path.name, secret[:6] + "…")
+        for path in sorted(log_dir.glob("*.log"))
+        for secret in platform.secrets_seen
+        if secret in path.read_text(errors="replace")
+    ]
+    assert not leaked, f"tokens or links found in process logs: {leaked}"
+    assert platform.secrets_seen, "the run saw no token at all: the log check checked nothing"

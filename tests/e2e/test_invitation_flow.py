@@ -1,0 +1,241 @@
+"""The invitation flow through the gateway, with every service running as a process, the email
+read from the SMTP sink and its link followed, as a person would."""
+
+from __future__ import annotations
+
+import re
+import time
+
+import httpx
+
+from shared.testing.helpers import random_email
+
+PASSWORD = "violet lanterns drift south"
+H1 = re.compile(r"<h1[^>]*>(.*?)</h1>", re.S)
+
+
+def wait_until(condition, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "the condition did not come true in time"
+        time.sleep(0.1)
+
+
+def heading(response: httpx.Response) -> str:
+    match = H1.search(response.text)
+    return match.group(1).strip() if match else ""
+
+
+def csrf(page: httpx.Response) -> str:
+    match = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+    assert match, "the page has no CSRF token"
+    return match.group(1)
+
+
+def accept(platform, link: str, password: str = PASSWORD) -> httpx.Client:
+    """Open the link and create the account: the person's browser, signed in."""
+    platform.secrets_seen.add(password)
+    person = platform.browser_client()
+    page = person.get(platform.path_of(link))
+    assert heading(page) == "Create Your Portal Account"
+    token = platform.path_of(link).rsplit("/", 1)[1]
+    answer = person.post(
+        "/invite/accept",
+        data={
+            "csrf_token": csrf(page),
+            "token": token,
+            "password": password,
+            "password_confirmation": password,
+        },
+    )
+    assert answer.status_code == 303, answer.text
+    assert answer.headers["location"] == "/portal"
+    return person
+
+
+def test_staff_invite_a_tenant_who_creates_an_account_and_lands_on_the_portal(platform):
+    staff = platform.new_organization()
+    tenant = staff.tenant_with_lease()
+
+    assert staff.get(f"/contacts/{tenant['id']}/portal-eligibility") == {
+        "schema_version": 1,
+        "contact_id": tenant["id"],
+        "eligible": True,
+        "reasons": [],
+    }
+    invitation = staff.post(f"/contacts/{tenant['id']}/portal-invitations")
+    assert invitation["state"] == "pending"
+
+    link = platform.link_in_email(tenant["email"])
+    # What staff see once the mail server took the email.
+    wait_until(lambda: staff.get(f"/contacts/{tenant['id']}/portal-access")["status"] == "delivered")
+    email = platform.sink.messages(to=tenant["email"])[0]
+    assert "invites you" in email["subject"]
+    assert link in email["text"] and link in email["html"]
+
+    person = platform.browser_client()
+    page = person.get(platform.path_of(link))
+    assert page.status_code == 200
+    assert heading(page) == "Create Your Portal Account"
+    assert f'value="{tenant["email"]}" readonly' in page.text
+    assert "Create Account &amp; Access Portal" in page.text
+    assert page.headers["referrer-policy"] == "no-referrer"
+
+    person = accept(platform, link)
+    cookie = next(c for c in person.cookies.jar if c.name == "portal_session")
+    assert cookie.has_nonstandard_attr("HttpOnly")
+    home = person.get("/portal")
+    assert home.status_code == 200
+    assert home.headers["content-type"].startswith("text/html")
+    assert heading(home) == f"Welcome, {tenant['display_name']}"
+    for shown in (tenant["property"]["name"], "Flat 2", "12 Maple Road", "Active"):
+        assert shown in home.text
+
+    history = staff.get(f"/contacts/{tenant['id']}/invitations")["items"][0]["history"]
+    assert [change["state"] for change in history] == ["pending", "sent", "delivered", "accepted"]
+    assert staff.get(f"/contacts/{tenant['id']}/portal-access")["status"] == "active"
+    deliveries = staff.get(f"/invitations/{invitation['id']}/deliveries")["items"]
+    assert [(d["status"], d["last_smtp_code"]) for d in deliveries] == [("sent", 250)]
+
+    again = platform.browser_client().get(platform.path_of(link))
+    assert again.status_code == 410
+    assert heading(again) == "This link has already been used"
+
+
+def test_expired_superseded_revoked_and_unknown_links_each_say_what_to_do(platform):
+    staff = platform.new_organization()
+    superseded_tenant = staff.tenant_with_lease()
+    staff.post(f"/contacts/{superseded_tenant['id']}/portal-invitations")
+    old_link = platform.link_in_email(superseded_tenant["email"])
+    resend = staff.api.post(f"/contacts/{superseded_tenant['id']}/portal-invitations/resend")
+    assert resend.status_code == 429  # inside the cooldown
+    assert int(resend.headers["retry-after"]) > 0
+    assert resend.json()["error"]["code"] == "rate_limited"
+
+    revoked_tenant = staff.tenant_with_lease()
+    staff.post(f"/contacts/{revoked_tenant['id']}/portal-invitations")
+    revoked_link = platform.link_in_email(revoked_tenant["email"])
+    result = staff.post(
+        f"/contacts/{revoked_tenant['id']}/portal-access/revoke", {"reason": "sent by mistake"}, 200
+    )
+    assert result["revoked_invitations"] == 1
+
+    person = platform.browser_client()
+    revoked = person.get(platform.path_of(revoked_link))
+    assert (revoked.status_code, heading(revoked)) == (410, "This invitation was withdrawn")
+    unknown = person.get("/invite/" + "x" * 43)
+    assert (unknown.status_code, heading(unknown)) == (404, "This link is not valid")
+    usable = person.get(platform.path_of(old_link))
+    assert heading(usable) == "Create Your Portal Account"
+
+
+def test_another_organizations_contacts_and_invitations_are_not_found(platform):
+    mine, theirs = platform.new_organization(), platform.new_organization()
+    tenant = mine.tenant_with_lease()
+    invitation = mine.post(f"/contacts/{tenant['id']}/portal-invitations")
+
+    for method, path in (
+        ("GET", f"/contacts/{tenant['id']}"),
+        ("GET", f"/contacts/{tenant['id']}/links"),
+        ("GET", f"/contacts/{tenant['id']}/portal-eligibility"),
+        ("POST", f"/contacts/{tenant['id']}/portal-invitations"),
+        ("POST", f"/contacts/{tenant['id']}/portal-access/revoke"),
+        ("GET", f"/properties/{tenant['property']['id']}"),
+    ):
+        response = theirs.api.request(method, path)
+        assert response.status_code == 404, (method, path, response.text)
+        assert tenant["email"] not in response.text
+    assert theirs.get(f"/contacts/{tenant['id']}/invitations")["total"] == 0
+    assert theirs.get(f"/invitations/{invitation['id']}/deliveries")["total"] == 0
+    assert theirs.get("/contacts", q=tenant["email"])["total"] == 0
+
+
+def test_revoking_access_ends_the_persons_session(platform):
+    staff = platform.new_organization()
+    tenant = staff.tenant_with_lease()
+    staff.post(f"/contacts/{tenant['id']}/portal-invitations")
+    person = accept(platform, platform.link_in_email(tenant["email"]))
+    assert person.get("/portal").status_code == 200
+
+    staff.post(f"/contacts/{tenant['id']}/portal-access/revoke", {}, 200)
+
+    after = person.get("/portal")
+    assert (after.status_code, after.headers["location"]) == (303, "/login")
+    assert staff.get(f"/contacts/{tenant['id']}/portal-access")["status"] == "revoked"
+
+
+def test_forgot_password_answers_alike_and_mails_only_a_known_account(platform):
+    staff = platform.new_organization()
+    tenant = staff.tenant_with_lease()
+    staff.post(f"/contacts/{tenant['id']}/portal-invitations")
+    accept(platform, platform.link_in_email(tenant["email"]))
+    nobody = random_email("nobody")
+
+    answers = []
+    for email in (nobody, tenant["email"]):
+        browser = platform.browser_client()
+        form = browser.get("/forgot")
+        answer = browser.post("/forgot", data={"csrf_token": csrf(form), "email": email})
+        answers.append((answer.status_code, answer.text.replace(csrf(form), "")))
+    assert answers[0] == answers[1]
+    assert "If a portal account exists for that address" in answers[0][1]
+
+    reset_link = platform.link_in_email(tenant["email"], kind="reset", count=2)
+    assert platform.sink.messages(to=nobody) == []  # its request was answered before the known one
+    browser = platform.browser_client()
+    form = browser.get(platform.path_of(reset_link))
+    assert heading(form) == "Choose a new password"
+    new_password = "seven quiet harbours north"
+    platform.secrets_seen.add(new_password)
+    token = platform.path_of(reset_link).rsplit("/", 1)[1]
+    done = browser.post(
+        "/reset",
+        data={
+            "csrf_token": csrf(form),
+            "token": token,
+            "password": new_password,
+            "password_confirmation": new_password,
+        },
+    )
+    assert (done.status_code, done.headers["location"]) == (303, "/portal")
+    reused = platform.browser_client().get(platform.path_of(reset_link))
+    assert heading(reused) == "This link has already been used"
+
+    login = platform.browser_client()
+    page = login.get("/login")
+    signed_in = login.post(
+        "/login", data={"csrf_token": csrf(page), "email": tenant["email"], "password": new_password}
+    )
+    assert signed_in.status_code == 303
+
+
+def test_sign_in_fails_alike_for_known_and_unknown_emails(platform):
+    staff = platform.new_organization()
+    tenant = staff.tenant_with_lease()
+    staff.post(f"/contacts/{tenant['id']}/portal-invitations")
+    accept(platform, platform.link_in_email(tenant["email"]))
+
+    answers = []
+    for email in (tenant["email"], random_email("nobody")):
+        browser = platform.browser_client()
+        page = browser.get("/login")
+        answer = browser.post(
+            "/login", data={"csrf_token": csrf(page), "email": email, "password": "wrong password!"}
+        )
+        answers.append((answer.status_code, answer.text.replace(csrf(page), "").replace(email, "")))
+    assert answers[0] == answers[1]
+    assert answers[0][0] == 401
+
+
+def test_a_form_post_without_its_csrf_token_is_refused_and_changes_nothing(platform):
+    staff = platform.new_organization()
+    tenant = staff.tenant_with_lease()
+    staff.post(f"/contacts/{tenant['id']}/portal-invitations")
+    link = platform.link_in_email(tenant["email"])
+    token = platform.path_of(link).rsplit("/", 1)[1]
+
+    forged = platform.browser_client().post(
+        "/invite/accept", data={"token": token, "password": PASSWORD, "password_confirmation": PASSWORD}
+    )
+    assert forged.status_code == 403
+    assert heading(platform.browser_client().get(platform.path_of(link))) == "Create Your Portal Account"
