@@ -75,11 +75,13 @@ def test_the_final_stage_runs_as_a_user_and_holds_no_sources_or_tools() -> None:
 
 def test_the_install_script_uses_the_constraints_and_knows_every_service() -> None:
     script = INSTALL.read_text()
-    assert '-c constraints.txt "./$shared" "./$package"' in script
+    assert '-c constraints.txt "./$shared" ${also:+"./$also"} "./$package"' in script
     assert "pip uninstall --quiet --yes pip setuptools" in script
     build = stages(DOCKERFILE.read_text())[1]
     assert "COPY constraints.txt ./" in build
     cases = dict(re.findall(r"^\s*([a-z_| ]+)\) shared=\"([^\"]+)\"", script, re.MULTILINE))
+    also_cases = dict(re.findall(r"^\s*([a-z_| ]+)\) .*also=\"([^\"]+)\"", script, re.MULTILINE))
+    also_by_service = {name.strip(): path for names, path in also_cases.items() for name in names.split("|")}
     by_service = {name.strip(): shared for names, shared in cases.items() for name in names.split("|")}
     assert set(by_service) == set(SERVICES)
     for service, shared in by_service.items():
@@ -91,6 +93,15 @@ def test_the_install_script_uses_the_constraints_and_knows_every_service() -> No
         extras = re.search(r"\[([^\]]*)\]", wanted)
         expected = f"shared[{extras[1]}]" if extras else "shared"
         assert shared == expected, service
+        # Any other package of this repository it needs is installed with it, from its folder.
+        local = [
+            d.split("==")[0]
+            for d in dependencies
+            if d.startswith("portal-") and not d.startswith("portal-shared")
+        ]
+        assert [f"services/{name.replace('-', '_')}" for name in local] == (
+            [also_by_service[service]] if service in also_by_service else []
+        ), service
         assert (package / "alembic.ini").exists() == (service in NAMEKO), service
 
 
