@@ -351,10 +351,10 @@ def test_the_cli_serves_and_stops_cleanly_on_sigterm() -> None:
 
 @pytest.mark.browser
 def test_a_person_follows_the_link_in_a_phone_sized_browser(sink: SmtpSink, client: SinkClient) -> None:
-    sync_api = pytest.importorskip("playwright.sync_api", reason="the browser tests need playwright")
+    from playwright import sync_api
+
     chromium = shutil.which("chromium")
-    if chromium is None:
-        pytest.skip("the browser tests need Debian's chromium: make browser")
+    assert chromium, "the browser tests need Debian's chromium: make browser"
     to = address("browser")
     token = secrets.token_urlsafe(32)
     # A link the sink itself answers, so following it needs no portal.
