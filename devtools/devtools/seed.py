@@ -1,6 +1,7 @@
 """A demo organization for a local run: an admin, a property with a unit, a tenant with an active
-lease and a landlord, made through the real staff API. Idempotent: the credentials of the first
-run are kept in var/demo.json and shown again."""
+lease and a landlord, made through the real staff API. The credentials are kept in var/demo.json
+and shown again on the next run; without that file (a new clone on the same database, say), a new
+demo organization with new addresses is made, since the old password cannot be shown again."""
 
 from __future__ import annotations
 
@@ -45,8 +46,10 @@ def seed(gateway_url: str, settings: GatewaySettings, state_file: Path) -> Demo:
             "Delete it, or run `make reset` to start from an empty database."
         )
     password = secrets.token_urlsafe(12)
+    # Unique addresses: a database may already hold the demo of another clone.
+    tag = secrets.token_hex(3)
     created = asyncio.run(
-        create_organization(settings, "Demo Lettings", "admin@demo.example", "Ada Admin", password)
+        create_organization(settings, "Demo Lettings", f"admin.{tag}@demo.example", "Ada Admin", password)
     )
     api = httpx.Client(
         base_url=f"{gateway_url}/api/v1",
@@ -65,7 +68,7 @@ def seed(gateway_url: str, settings: GatewaySettings, state_file: Path) -> Demo:
             "type": "tenant",
             "first_name": "Tess",
             "last_name": "Tenant",
-            "email": "tess.tenant@demo.example",
+            "email": f"tess.tenant.{tag}@demo.example",
             "phone": "020 7946 0958",
         },
     )
@@ -75,7 +78,7 @@ def seed(gateway_url: str, settings: GatewaySettings, state_file: Path) -> Demo:
             "type": "landlord",
             "first_name": "Lars",
             "last_name": "Landlord",
-            "email": "lars.landlord@demo.example",
+            "email": f"lars.landlord.{tag}@demo.example",
         },
     )
     prop = post(

@@ -239,3 +239,108 @@ def test_a_form_post_without_its_csrf_token_is_refused_and_changes_nothing(platf
     )
     assert forged.status_code == 403
     assert heading(platform.browser_client().get(platform.path_of(link))) == "Create Your Portal Account"
+
+
+def test_a_bounced_invitation_shows_bounced_with_the_mail_servers_reason(platform):
+    staff = platform.new_organization()
+    email = random_email("bounce")
+    platform.sink.add_fault(reply="550 5.1.1 No such mailbox here", match=email, count=1)
+    tenant = staff.tenant_with_lease(email)
+    invitation = staff.post(f"/contacts/{tenant['id']}/portal-invitations")
+
+    wait_until(lambda: staff.get(f"/contacts/{tenant['id']}/portal-access")["status"] == "bounced")
+    last = staff.get(f"/contacts/{tenant['id']}/invitations")["items"][0]["history"][-1]
+    assert last["state"] == "bounced"
+    assert "550" in last["detail"] and "No such mailbox here" in last["detail"]
+    [delivery] = staff.get(f"/invitations/{invitation['id']}/deliveries")["items"]
+    assert (delivery["status"], delivery["last_smtp_code"], delivery["attempts"]) == ("failed", 550, 1)
+    assert platform.sink.messages(to=email) == []
+
+
+def test_signing_out_ends_the_session_on_the_server(platform):
+    staff = platform.new_organization()
+    tenant = staff.tenant_with_lease()
+    staff.post(f"/contacts/{tenant['id']}/portal-invitations")
+    person = accept(platform, platform.link_in_email(tenant["email"]))
+    session_id = person.cookies["portal_session"]
+    home = person.get("/portal")
+
+    out = person.post("/logout", data={"csrf_token": csrf(home)})
+    assert (out.status_code, out.headers["location"]) == (303, "/login")
+    # The old cookie, replayed, is worth nothing: the session ended on the server.
+    replay = platform.browser_client()
+    replay.cookies.set("portal_session", session_id)
+    after = replay.get("/portal")
+    assert (after.status_code, after.headers["location"]) == (303, "/login")
+
+
+def test_the_admin_command_makes_an_organization_whose_admin_can_sign_in(platform):
+    import os
+    import subprocess
+    import sys
+
+    email = random_email("founder")
+    env = {
+        **os.environ,
+        "AMQP_URI": platform.config.amqp_uri,
+        "PUBLIC_BASE_URL": platform.config.public_base_url,
+    }
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "portal_gateway.admin",
+            "create-organization",
+            "--name",
+            "Founders Lettings",
+            "--admin-email",
+            email,
+            "--admin-name",
+            "Fay Founder",
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    printed = dict(
+        re.findall(r"^  (Staff console|Sign in as|Password|API token)\s+(\S+)", result.stdout, re.M)
+    )
+    assert printed["Staff console"] == f"{platform.config.public_base_url}/console/login"
+    assert printed["Sign in as"] == email
+    platform.secrets_seen.update((printed["Password"], printed["API token"]))
+
+    console = platform.browser_client()
+    form = console.get("/console/login")
+    signed_in = console.post(
+        "/console/login", data={"csrf_token": csrf(form), "email": email, "password": printed["Password"]}
+    )
+    assert (signed_in.status_code, signed_in.headers["location"]) == (303, "/console/contacts?type=tenant")
+    me = httpx.get(f"{platform.url}/api/v1/me", headers={"Authorization": f"Bearer {printed['API token']}"})
+    assert me.json()["organization"]["name"] == "Founders Lettings"
+
+    weak = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "portal_gateway.admin",
+            "create-organization",
+            "--name",
+            "Weak",
+            "--admin-email",
+            random_email(),
+            "--admin-name",
+            "W",
+            "--admin-password",
+            "password1234",
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert weak.returncode == 2
+    assert "too common" in weak.stderr
