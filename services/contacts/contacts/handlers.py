@@ -6,6 +6,8 @@ in the outbox of the same transaction.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from uuid import UUID
 
@@ -310,10 +312,14 @@ def _refuse_duplicate(
         )
 
 
-def _commit_unique(session: Session, organization_id: UUID, email: str, except_id: UUID | None) -> None:
-    """Commit; a concurrent contact that took the email first becomes the same clear error."""
+@contextmanager
+def _email_race_as_duplicate(
+    session: Session, organization_id: UUID, email: str, except_id: UUID | None
+) -> Iterator[None]:
+    """Around a write that ends in a commit: a concurrent contact that took the email first (the
+    unique index refuses the insert, at whichever flush sends it) becomes the same clear error."""
     try:
-        session.commit()
+        yield
     except IntegrityError:
         session.rollback()
         _refuse_duplicate(session, organization_id, email, except_id)
@@ -338,10 +344,13 @@ def create_contact(session: Session, cmd: c.CreateContact, now: datetime) -> c.C
         created_at=now,
         updated_at=now,
     )
-    session.add(contact)
-    session.flush()
-    record_event(session, outbox, e.ContactCreated(organization_id=org_id, contact=contact_snapshot(contact)))
-    _commit_unique(session, org_id, new.email, None)
+    with _email_race_as_duplicate(session, org_id, new.email, None):
+        session.add(contact)
+        session.flush()
+        record_event(
+            session, outbox, e.ContactCreated(organization_id=org_id, contact=contact_snapshot(contact))
+        )
+        session.commit()
     return contact_view(contact)
 
 
@@ -376,21 +385,27 @@ def update_contact(session: Session, cmd: c.UpdateContact, now: datetime) -> c.C
     if not changed:
         return contact_view(contact)
     contact.updated_at = now
-    session.flush()
-    record_event(
-        session,
-        outbox,
-        e.ContactUpdated(organization_id=org_id, contact=contact_snapshot(contact), changed_fields=changed),
-    )
-    if "email" in changed and normalize_email(old_email) != contact.email_normalized:
+    with _email_race_as_duplicate(session, org_id, contact.email, contact.id):
+        session.flush()
         record_event(
             session,
             outbox,
-            e.ContactEmailChanged(
-                organization_id=org_id, contact_id=contact.id, old_email=old_email, new_email=contact.email
+            e.ContactUpdated(
+                organization_id=org_id, contact=contact_snapshot(contact), changed_fields=changed
             ),
         )
-    _commit_unique(session, org_id, contact.email, contact.id)
+        if "email" in changed and normalize_email(old_email) != contact.email_normalized:
+            record_event(
+                session,
+                outbox,
+                e.ContactEmailChanged(
+                    organization_id=org_id,
+                    contact_id=contact.id,
+                    old_email=old_email,
+                    new_email=contact.email,
+                ),
+            )
+        session.commit()
     return contact_view(contact)
 
 
