@@ -39,6 +39,7 @@ infra: install
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy -p shared -p contacts -p properties -p invitations -p notifications -p portal_gateway -p devtools
 
 unit: install
 	$(PYTEST) $(NO_EVENTLET) shared/tests services/*/tests/unit services/notifications/tests/sender devtools/tests

@@ -11,6 +11,8 @@ import signal
 import sys
 import time
 
+from pydantic import AnyHttpUrl
+
 from devtools.prepare import REPO, prepare
 from devtools.seed import seed
 from devtools.stack import Stack, StackConfig, port_in_use
@@ -61,7 +63,7 @@ def main() -> int:
     stack.start()
     try:
         stack.wait_ready(timeout=120, progress=lambda state: print(f"  ... {state[:160]}"))
-        gateway_settings = GatewaySettings(**{"public_base_url": config.public_base_url})
+        gateway_settings = GatewaySettings(public_base_url=AnyHttpUrl(config.public_base_url))
         demo = seed(config.gateway_url, gateway_settings, VAR / "demo.json")
     except Exception as exc:
         print(f"\nThe platform did not start: {exc}", file=sys.stderr)

@@ -60,10 +60,10 @@ def inbox_table(metadata: MetaData) -> Table:
     )
 
 
-def record_event(session: Any, outbox: Table, event: Event) -> None:
+def record_event(session: Any, outbox: Table, event: Event) -> Any:
     """Add `event` to the outbox in the caller's transaction. Works with sync and async sessions
     alike: an async caller awaits the result."""
-    return session.execute(  # type: ignore[no-any-return]
+    return session.execute(
         insert(outbox).values(
             event_id=event.event_id,
             source=event.source,
