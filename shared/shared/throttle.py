@@ -13,6 +13,8 @@ from typing import Any
 from sqlalchemy import Column, DateTime, Integer, MetaData, String, Table, delete, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
+from shared.contracts.errors import RateLimited
+
 
 def throttle_table(metadata: MetaData, name: str = "login_throttle") -> Table:
     return Table(
@@ -30,6 +32,16 @@ def blocked_for(session: Any, table: Table, key: str, now: datetime) -> int | No
     if locked_until is None or locked_until <= now:
         return None
     return max(1, math.ceil((locked_until - now).total_seconds()))
+
+
+def refuse_while_locked(session: Any, table: Table, key: str, now: datetime) -> None:
+    """RateLimited, with the wait in whole minutes rounded up, while `key` is locked."""
+    wait = blocked_for(session, table, key, now)
+    if wait is not None:
+        raise RateLimited(
+            f"Too many failed sign-in attempts. Try again in {math.ceil(wait / 60)} minute(s).",
+            {"retry_after": wait},
+        )
 
 
 def record_failure(

@@ -36,7 +36,6 @@ from shared.contracts.errors import (
     NotFound,
     PasswordRejected,
     PermissionDenied,
-    RateLimited,
 )
 from shared.outbox import record_event
 from shared.passwords import Passwords, password_problems
@@ -173,12 +172,7 @@ def staff_login(
     session: Session, passwords: Passwords, cmd: c.StaffLogin, now: datetime
 ) -> c.StaffSessionIssued:
     key = digest("staff:" + normalize_email(cmd.email))
-    wait = throttle.blocked_for(session, login_throttle, key, now)
-    if wait is not None:
-        raise RateLimited(
-            f"Too many failed sign-in attempts. Try again in {max(1, wait // 60)} minute(s).",
-            {"retry_after": wait},
-        )
+    throttle.refuse_while_locked(session, login_throttle, key, now)
     staff = _active_staff_or_none(
         session,
         session.scalars(

@@ -87,6 +87,30 @@ def _lock_contact(session: Session, organization_id: UUID, contact_id: UUID) -> 
     )
 
 
+def _end_live_invitations(
+    session: Session,
+    organization_id: UUID,
+    contact_id: UUID,
+    state: InvitationState,
+    now: datetime,
+    detail: str,
+) -> list[UUID]:
+    """Move every live invitation of the contact to `state` (its token dies with it); their ids."""
+    ended = session.scalars(
+        update(Invitation)
+        .where(
+            Invitation.organization_id == organization_id,
+            Invitation.contact_id == contact_id,
+            Invitation.state.in_([s.value for s in domain.LIVE_STATES]),
+        )
+        .values(state=state.value)
+        .returning(Invitation.id)
+    ).all()
+    for invitation_id in ended:
+        _history(session, invitation_id, state, now, detail)
+    return list(ended)
+
+
 def _live_grant(session: Session, organization_id: UUID, contact_id: UUID) -> AccessGrant | None:
     return session.scalars(
         select(AccessGrant).where(
@@ -201,18 +225,7 @@ def send_invitation(
         )
     _check_staff_rate(session, settings, staff_id, now)
 
-    superseded = session.scalars(
-        update(Invitation)
-        .where(
-            Invitation.organization_id == org_id,
-            Invitation.contact_id == contact_id,
-            Invitation.state.in_([s.value for s in domain.LIVE_STATES]),
-        )
-        .values(state=S.SUPERSEDED.value)
-        .returning(Invitation.id)
-    ).all()
-    for old_id in superseded:
-        _history(session, old_id, S.SUPERSEDED, now, "a newer invitation was sent")
+    _end_live_invitations(session, org_id, contact_id, S.SUPERSEDED, now, "a newer invitation was sent")
 
     contact = facts.contact
     token = new_secret()
@@ -290,18 +303,8 @@ def revoke_access(session: Session, rpc: Any, cmd: i.RevokeAccess, now: datetime
     org_id, contact_id, staff_id = cmd.actor.organization_id, cmd.contact_id, cmd.actor.staff_member_id
     _lock_contact(session, org_id, contact_id)
 
-    revoked = session.scalars(
-        update(Invitation)
-        .where(
-            Invitation.organization_id == org_id,
-            Invitation.contact_id == contact_id,
-            Invitation.state.in_([s.value for s in domain.LIVE_STATES]),
-        )
-        .values(state=S.REVOKED.value)
-        .returning(Invitation.id)
-    ).all()
+    revoked = _end_live_invitations(session, org_id, contact_id, S.REVOKED, now, cmd.reason)
     for invitation_id in revoked:
-        _history(session, invitation_id, S.REVOKED, now, cmd.reason)
         record_event(
             session,
             outbox,
@@ -617,12 +620,7 @@ def _verify_or_count_failure(
 ) -> PortalAccount:
     """The account, when the password is right; the same error and time for an unknown email."""
     key = _login_key(email)
-    wait = throttle.blocked_for(session, login_throttle, key, now)
-    if wait is not None:
-        raise RateLimited(
-            f"Too many failed sign-in attempts. Try again in {max(1, -(-wait // 60))} minute(s).",
-            {"retry_after": wait},
-        )
+    throttle.refuse_while_locked(session, login_throttle, key, now)
     account = _account_by_email(session, email)
     if account is not None:
         ok = passwords.verify(account.password_hash, password)
