@@ -344,3 +344,38 @@ def test_the_admin_command_makes_an_organization_whose_admin_can_sign_in(platfor
     )
     assert weak.returncode == 2
     assert "too common" in weak.stderr
+
+
+def test_a_person_invited_by_a_second_organization_joins_it_to_their_one_account(platform):
+    email = random_email("person")
+    first, second = platform.new_organization(), platform.new_organization()
+    first_tenant, second_tenant = first.tenant_with_lease(email), second.tenant_with_lease(email)
+    first.post(f"/contacts/{first_tenant['id']}/portal-invitations")
+    accept(platform, platform.link_in_email(email))
+
+    second.post(f"/contacts/{second_tenant['id']}/portal-invitations")
+    link = platform.link_in_email(email, count=2)
+    person = platform.browser_client()
+    page = person.get(platform.path_of(link))
+    assert heading(page) == "You already have a portal account"
+    token = platform.path_of(link).rsplit("/", 1)[1]
+    wrong = person.post(
+        "/invite/join", data={"csrf_token": csrf(page), "token": token, "password": "not mine at all"}
+    )
+    assert wrong.status_code == 401
+    assert "The email or password is not right." in wrong.text
+    joined = person.post(
+        "/invite/join", data={"csrf_token": csrf(page), "token": token, "password": PASSWORD}
+    )
+    assert (joined.status_code, joined.headers["location"]) == (303, "/portal")
+
+    home = person.get("/portal")
+    switcher = re.search(r'<nav class="card" aria-labelledby="switch-title">(.*?)</nav>', home.text, re.S)
+    assert switcher, "a person with two memberships can switch between them"
+    other = re.search(r'href="(/portal\?m=[^"]+)"', switcher.group(1))
+    assert other
+    switched = person.get(other.group(1))
+    names = {heading(home), heading(switched)}
+    assert names == {f"Welcome, {first_tenant['display_name']}", f"Welcome, {second_tenant['display_name']}"}
+    assert first.get(f"/contacts/{first_tenant['id']}/portal-access")["status"] == "active"
+    assert second.get(f"/contacts/{second_tenant['id']}/portal-access")["status"] == "active"
