@@ -379,3 +379,35 @@ def test_a_person_invited_by_a_second_organization_joins_it_to_their_one_account
     assert names == {f"Welcome, {first_tenant['display_name']}", f"Welcome, {second_tenant['display_name']}"}
     assert first.get(f"/contacts/{first_tenant['id']}/portal-access")["status"] == "active"
     assert second.get(f"/contacts/{second_tenant['id']}/portal-access")["status"] == "active"
+
+
+def test_staff_bulk_invite_tenants_by_filter_and_follow_the_progress(platform):
+    staff = platform.new_organization()
+    tenants = [staff.tenant_with_lease() for _ in range(5)]
+    staff.post(
+        "/contacts", {"type": "tenant", "first_name": "No", "last_name": "Lease", "email": random_email()}
+    )
+    staff.post(
+        "/contacts", {"type": "landlord", "first_name": "Not", "last_name": "Tenant", "email": random_email()}
+    )
+
+    for body in ({}, {"contact_ids": [tenants[0]["id"]], "type": "tenant"}, {"type": "tenant", "limit": 3}):
+        refused = staff.api.post("/portal-invitations/bulk", json=body)
+        assert refused.status_code == 422, body
+    started = staff.api.post("/portal-invitations/bulk", json={"type": "tenant"})
+    assert started.status_code == 202
+    job = started.json()
+    assert job["total"] == 6
+    location = started.headers["location"]
+    assert location == f"/api/v1/portal-invitations/bulk/{job['id']}"
+
+    def progress():
+        return staff.get(location.removeprefix("/api/v1"))
+
+    wait_until(lambda: progress()["delivered"] == 5, timeout=60)
+    final = progress()
+    assert (final["invited"], final["skipped"], final["bounced"]) == (5, 1, 0)
+    assert final["skipped_reasons"] == {"no_active_lease": 1}
+    assert final["finished_at"] is not None
+    for tenant in tenants:
+        assert len(platform.sink.messages(to=tenant["email"])) == 1

@@ -450,15 +450,28 @@ def list_contacts(session: Session, q: c.ListContacts) -> c.ContactPage:
     )
 
 
+def _organization_and_staff(
+    session: Session, organization_id: UUID, staff_member_id: UUID
+) -> tuple[c.OrganizationView, c.StaffMemberView | None]:
+    org = session.get(Organization, organization_id)
+    if org is None:
+        raise NotFound("no such organization")
+    staff = session.get(StaffMember, staff_member_id)
+    in_org = staff is not None and staff.organization_id == organization_id
+    return organization_view(org), staff_view(staff) if staff is not None and in_org else None
+
+
 def get_eligibility_facts(session: Session, q: c.GetEligibilityFacts) -> c.EligibilityFacts:
     contact = _contact_in_org(session, q.organization_id, q.contact_id)
-    org = session.get(Organization, q.organization_id)
-    assert org is not None
-    staff = session.get(StaffMember, q.staff_member_id)
-    if staff is not None and staff.organization_id != q.organization_id:
-        staff = None
-    return c.EligibilityFacts(
-        contact=contact_view(contact),
-        organization=organization_view(org),
-        staff_member=staff_view(staff) if staff is not None else None,
+    organization, staff = _organization_and_staff(session, q.organization_id, q.staff_member_id)
+    return c.EligibilityFacts(contact=contact_view(contact), organization=organization, staff_member=staff)
+
+
+def get_eligibility_facts_many(session: Session, q: c.GetEligibilityFactsMany) -> c.EligibilityFactsMany:
+    organization, staff = _organization_and_staff(session, q.organization_id, q.staff_member_id)
+    contacts = session.scalars(
+        select(Contact).where(Contact.organization_id == q.organization_id, Contact.id.in_(q.contact_ids))
+    ).all()
+    return c.EligibilityFactsMany(
+        organization=organization, staff_member=staff, contacts=[contact_view(x) for x in contacts]
     )

@@ -91,3 +91,8 @@ class ContactsService(HealthCheck):
     def get_eligibility_facts(self, payload: Json) -> Json:
         q = parse(c.GetEligibilityFacts, payload)
         return handlers.get_eligibility_facts(self.db, q).model_dump(mode="json")
+
+    @rpc(**expected)
+    def get_eligibility_facts_many(self, payload: Json) -> Json:
+        q = parse(c.GetEligibilityFactsMany, payload)
+        return handlers.get_eligibility_facts_many(self.db, q).model_dump(mode="json")

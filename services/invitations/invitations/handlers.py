@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import func, select, text, update
+from sqlalchemy import func, insert, select, text, update
 from sqlalchemy.dialects.postgresql import distinct_on
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session
@@ -21,6 +21,8 @@ from invitations import domain
 from invitations.models import (
     AccessAudit,
     AccessGrant,
+    BulkInvitation,
+    BulkInvitationItem,
     Invitation,
     InvitationHistory,
     PasswordReset,
@@ -36,7 +38,15 @@ from shared import throttle
 from shared.contracts import events as e
 from shared.contracts import invitations as i
 from shared.contracts.common import ContactType, InvitationState, StaffActor
-from shared.contracts.contacts import GET_ELIGIBILITY_FACTS, EligibilityFacts, GetEligibilityFacts
+from shared.contracts.contacts import (
+    GET_ELIGIBILITY_FACTS,
+    GET_ELIGIBILITY_FACTS_MANY,
+    ContactView,
+    EligibilityFacts,
+    GetEligibilityFacts,
+    GetEligibilityFactsMany,
+    OrganizationView,
+)
 from shared.contracts.errors import (
     Conflict,
     InvalidCredentials,
@@ -48,7 +58,12 @@ from shared.contracts.errors import (
     RateLimited,
     TokenNotUsable,
 )
-from shared.contracts.properties import GET_CONTACT_LINKS, GetContactLinks
+from shared.contracts.properties import (
+    GET_CONTACT_LINKS,
+    GET_CONTACT_LINKS_MANY,
+    GetContactLinks,
+    GetContactLinksMany,
+)
 from shared.outbox import first_time_seen, record_event
 from shared.passwords import Passwords, password_problems
 from shared.sealing import seal
@@ -206,7 +221,26 @@ def send_invitation(
         raise NotEligible(
             "This contact cannot be invited yet.", {"reasons": [p.model_dump(mode="json") for p in problems]}
         )
-    org_id, contact_id, staff_id = cmd.actor.organization_id, cmd.contact_id, cmd.actor.staff_member_id
+    _check_staff_rate(session, settings, cmd.actor.staff_member_id, now)
+    invitation = _issue_invitation(
+        session, settings, facts.organization, facts.contact, cmd.actor, now, resend
+    )
+    session.commit()
+    return _views(session, [invitation])[0]
+
+
+def _issue_invitation(
+    session: Session,
+    settings: InvitationsSettings,
+    organization: OrganizationView,
+    contact: ContactView,
+    actor: StaffActor,
+    now: datetime,
+    resend: bool,
+) -> Invitation:
+    """A new invitation for an eligible contact, superseding its older ones, with its event in the
+    outbox; the caller commits. Refused inside the resend cooldown."""
+    org_id, contact_id, staff_id = actor.organization_id, contact.id, actor.staff_member_id
     _lock_contact(session, org_id, contact_id)
 
     latest = session.scalars(
@@ -223,11 +257,8 @@ def send_invitation(
             f"An invitation went to this contact moments ago. You can send another in {wait} s.",
             {"retry_after": wait},
         )
-    _check_staff_rate(session, settings, staff_id, now)
-
     _end_live_invitations(session, org_id, contact_id, S.SUPERSEDED, now, "a newer invitation was sent")
 
-    contact = facts.contact
     token = new_secret()
     invitation = Invitation(
         organization_id=org_id,
@@ -236,7 +267,7 @@ def send_invitation(
         email=contact.email,
         email_normalized=normalize_email(contact.email),
         recipient_name=contact.display_name,
-        organization_name=facts.organization.name,
+        organization_name=organization.name,
         locale=contact.locale,
         token_hash=digest(token),
         state=S.PENDING.value,
@@ -267,7 +298,7 @@ def send_invitation(
             contact_type=contact.type,
             email=contact.email,
             recipient_name=contact.display_name,
-            organization_name=facts.organization.name,
+            organization_name=organization.name,
             locale=contact.locale,
             expires_at=invitation.expires_at,
             sent_by_staff_member_id=staff_id,
@@ -275,18 +306,23 @@ def send_invitation(
             sealed_link=seal(settings.link_sealing_key, settings.link("invite", token)),
         ),
     )
-    session.commit()
-    return _views(session, [invitation])[0]
+    return invitation
+
+
+def _staff_sent_last_hour(session: Session, staff_id: UUID, now: datetime) -> tuple[int, datetime | None]:
+    """How many invitations the staff member sent in the last hour, and when the oldest of them."""
+    sent, oldest = session.execute(
+        select(func.count(), func.min(Invitation.created_at)).where(
+            Invitation.sent_by_staff_member_id == staff_id, Invitation.created_at > now - timedelta(hours=1)
+        )
+    ).one()
+    return sent, oldest
 
 
 def _check_staff_rate(session: Session, settings: InvitationsSettings, staff_id: UUID, now: datetime) -> None:
-    window_start = now - timedelta(hours=1)
-    sent, oldest = session.execute(
-        select(func.count(), func.min(Invitation.created_at)).where(
-            Invitation.sent_by_staff_member_id == staff_id, Invitation.created_at > window_start
-        )
-    ).one()
+    sent, oldest = _staff_sent_last_hour(session, staff_id, now)
     if sent >= settings.invitations_per_staff_per_hour:
+        assert oldest is not None  # there was at least one
         retry_after = max(1, int((oldest + timedelta(hours=1) - now).total_seconds()) + 1)
         raise RateLimited(
             f"You have sent {sent} invitations in the last hour, the most allowed. Try again later.",
@@ -874,3 +910,176 @@ def _delivery_detail(event: e.DeliveryQueued | e.DeliverySucceeded | e.DeliveryF
         code = f"{event.smtp_code} " if event.smtp_code else ""
         return f"not delivered: {code}{event.reason}"
     return "queued for sending"
+
+
+# --- bulk invitations -------------------------------------------------------------------------
+
+
+def start_bulk_invitation(
+    session: Session, rpc: Any, cmd: i.StartBulkInvitation, now: datetime
+) -> i.BulkInvitationView:
+    """Record the job and its contacts; `process_bulk_invitations` works through them. Refused at
+    once when the staff member may not manage portal access at all."""
+    contact_ids = list(dict.fromkeys(cmd.contact_ids))  # each contact once, in the order given
+    facts = rpc.call(
+        GET_ELIGIBILITY_FACTS_MANY,
+        GetEligibilityFactsMany(
+            organization_id=cmd.actor.organization_id,
+            contact_ids=contact_ids[:1],
+            staff_member_id=cmd.actor.staff_member_id,
+        ),
+    )
+    staff = facts.staff_member
+    if staff is None or not staff.active or not staff.can_manage_portal_access:
+        raise PermissionDenied("You do not have permission to manage portal access.")
+    job = BulkInvitation(
+        organization_id=cmd.actor.organization_id,
+        staff_member_id=cmd.actor.staff_member_id,
+        total=len(contact_ids),
+        created_at=now,
+    )
+    session.add(job)
+    session.flush()
+    session.execute(
+        insert(BulkInvitationItem),
+        [
+            {"bulk_invitation_id": job.id, "contact_id": contact_id, "position": n, "status": "pending"}
+            for n, contact_id in enumerate(contact_ids)
+        ],
+    )
+    session.commit()
+    return bulk_view(session, job)
+
+
+def get_bulk_invitation(session: Session, q: i.GetBulkInvitation) -> i.BulkInvitationView:
+    job = session.get(BulkInvitation, q.job_id)
+    if job is None or job.organization_id != q.organization_id:
+        raise NotFound("no such bulk invitation")
+    return bulk_view(session, job)
+
+
+def bulk_view(session: Session, job: BulkInvitation) -> i.BulkInvitationView:
+    items = session.execute(
+        select(BulkInvitationItem.status, BulkInvitationItem.reason, func.count())
+        .where(BulkInvitationItem.bulk_invitation_id == job.id)
+        .group_by(BulkInvitationItem.status, BulkInvitationItem.reason)
+    ).all()
+    states = dict(
+        session.execute(
+            select(Invitation.state, func.count())
+            .join(BulkInvitationItem, BulkInvitationItem.invitation_id == Invitation.id)
+            .where(BulkInvitationItem.bulk_invitation_id == job.id)
+            .group_by(Invitation.state)
+        ).all()
+    )
+    reasons: dict[str, int] = defaultdict(int)
+    for status, reason, count in items:
+        if status == "skipped":
+            for code in (reason or "unknown").split(","):
+                reasons[code] += count
+    by_status: dict[str, int] = defaultdict(int)
+    for status, _, count in items:
+        by_status[status] += count
+    return i.BulkInvitationView(
+        id=job.id,
+        organization_id=job.organization_id,
+        created_by_staff_member_id=job.staff_member_id,
+        created_at=job.created_at,
+        finished_at=job.finished_at,
+        total=job.total,
+        processed=by_status["invited"] + by_status["skipped"],
+        invited=by_status["invited"],
+        skipped=by_status["skipped"],
+        skipped_reasons=dict(reasons),
+        # An accepted invitation's email was delivered too.
+        delivered=states.get(S.DELIVERED.value, 0) + states.get(S.ACCEPTED.value, 0),
+        bounced=states.get(S.BOUNCED.value, 0),
+        accepted=states.get(S.ACCEPTED.value, 0),
+    )
+
+
+def process_bulk_invitations(session: Session, rpc: Any, settings: InvitationsSettings, now: datetime) -> int:
+    """Work through one batch of one bulk invitation: two RPCs for the whole batch's eligibility,
+    then each contact checked and invited exactly as a single invitation is, in one transaction.
+    Several service instances share the work (FOR UPDATE SKIP LOCKED). Returns the items done."""
+    first = session.execute(
+        select(BulkInvitationItem.bulk_invitation_id)
+        .where(BulkInvitationItem.status == "pending")
+        .order_by(BulkInvitationItem.bulk_invitation_id, BulkInvitationItem.position)
+        .limit(1)
+        .with_for_update(skip_locked=True)
+    ).scalar()
+    if first is None:
+        session.rollback()
+        return 0
+    job = session.get(BulkInvitation, first)
+    assert job is not None
+    items = session.scalars(
+        select(BulkInvitationItem)
+        .where(BulkInvitationItem.bulk_invitation_id == job.id, BulkInvitationItem.status == "pending")
+        .order_by(BulkInvitationItem.position)
+        .limit(settings.bulk_batch_size)
+        .with_for_update(skip_locked=True)
+    ).all()
+    actor = StaffActor(organization_id=job.organization_id, staff_member_id=job.staff_member_id)
+    ids = [item.contact_id for item in items]
+    facts = rpc.call(
+        GET_ELIGIBILITY_FACTS_MANY,
+        GetEligibilityFactsMany(
+            organization_id=job.organization_id, contact_ids=ids, staff_member_id=actor.staff_member_id
+        ),
+    )
+    links = {
+        x.contact_id: x
+        for x in rpc.call(
+            GET_CONTACT_LINKS_MANY, GetContactLinksMany(organization_id=job.organization_id, contact_ids=ids)
+        ).items
+    }
+    contacts = {contact.id: contact for contact in facts.contacts}
+    live = set(
+        session.scalars(
+            select(AccessGrant.contact_id).where(
+                AccessGrant.organization_id == job.organization_id,
+                AccessGrant.contact_id.in_(ids),
+                AccessGrant.revoked_at.is_(None),
+            )
+        )
+    )
+    budget = (
+        settings.invitations_per_staff_per_hour - _staff_sent_last_hour(session, job.staff_member_id, now)[0]
+    )
+    for item in items:
+        item.processed_at = now
+        contact = contacts.get(item.contact_id)
+        if contact is None:
+            item.status, item.reason = "skipped", "not_found"
+            continue
+        single = EligibilityFacts(
+            contact=contact, organization=facts.organization, staff_member=facts.staff_member
+        )
+        problems = domain.eligibility_problems(single, links[item.contact_id], item.contact_id in live)
+        if problems:
+            item.status, item.reason = "skipped", ",".join(problem.code for problem in problems)
+        elif budget <= 0:
+            item.status, item.reason = "skipped", "staff_hourly_limit"
+        else:
+            try:
+                with session.begin_nested():
+                    invitation = _issue_invitation(
+                        session, settings, facts.organization, contact, actor, now, resend=False
+                    )
+            except RateLimited:
+                item.status, item.reason = "skipped", "cooldown"
+                continue
+            item.status, item.invitation_id = "invited", invitation.id
+            budget -= 1
+    session.flush()
+    pending = session.scalar(
+        select(func.count()).where(
+            BulkInvitationItem.bulk_invitation_id == job.id, BulkInvitationItem.status == "pending"
+        )
+    )
+    if not pending:
+        job.finished_at = now
+    session.commit()
+    return len(items)

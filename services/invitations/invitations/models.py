@@ -152,6 +152,41 @@ class AccessAudit(Base):
     at: Mapped[datetime] = created_at_column()
 
 
+class BulkInvitation(Base):
+    """Staff invited many contacts at once; its items are worked through in batches."""
+
+    __tablename__ = "bulk_invitations"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    organization_id: Mapped[uuid.UUID] = mapped_column(index=True)
+    staff_member_id: Mapped[uuid.UUID]
+    total: Mapped[int]
+    created_at: Mapped[datetime] = created_at_column()
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class BulkInvitationItem(Base):
+    __tablename__ = "bulk_invitation_items"
+    __table_args__ = (
+        Index(
+            "ix_bulk_items_pending",
+            "bulk_invitation_id",
+            "position",
+            postgresql_where=text("status = 'pending'"),
+        ),
+    )
+
+    bulk_invitation_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("bulk_invitations.id"), primary_key=True)
+    contact_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    position: Mapped[int]
+    # pending, invited or skipped
+    status: Mapped[str] = mapped_column(String(20))
+    # Why it was skipped: the eligibility codes, comma-separated, or a limit that was reached.
+    reason: Mapped[str | None] = mapped_column(String(500))
+    invitation_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("invitations.id"))
+    processed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
 outbox = outbox_table(Base.metadata)
 inbox = inbox_table(Base.metadata)
 login_throttle = throttle_table(Base.metadata)

@@ -72,6 +72,17 @@ class InvitationsService(HealthCheck):
     def get_portal_access(self, payload: Json) -> Json:
         return handlers.get_portal_access(self.db, parse(i.GetPortalAccess, payload)).model_dump(mode="json")
 
+    @rpc(**expected)
+    def start_bulk_invitation(self, payload: Json) -> Json:
+        cmd = parse(i.StartBulkInvitation, payload)
+        return handlers.start_bulk_invitation(self.db, self.remote, cmd, utc_now()).model_dump(mode="json")
+
+    @rpc(**expected)
+    def get_bulk_invitation(self, payload: Json) -> Json:
+        return handlers.get_bulk_invitation(self.db, parse(i.GetBulkInvitation, payload)).model_dump(
+            mode="json"
+        )
+
     # --- the person ---
 
     @rpc(**expected)
@@ -127,6 +138,10 @@ class InvitationsService(HealthCheck):
     @timer("expiry_sweep_seconds")
     def expire_invitations(self) -> None:
         handlers.expire_invitations(self.db, utc_now())
+
+    @timer("bulk_poll_seconds")
+    def process_bulk_invitations(self) -> None:
+        handlers.process_bulk_invitations(self.db, self.remote, self.settings, utc_now())
 
     @timer("reset_poll_seconds")
     def process_reset_requests(self) -> None:

@@ -20,6 +20,8 @@ class InvitationsSettings(ServiceSettings):
     lockout_minutes: float = Field(default=15, gt=0)
     expiry_sweep_seconds: float = Field(default=30, gt=0)
     reset_poll_seconds: float = Field(default=0.5, gt=0)
+    bulk_poll_seconds: float = Field(default=0.2, gt=0)
+    bulk_batch_size: int = Field(default=100, ge=1, le=500)
 
     @property
     def invitation_expiry(self) -> timedelta:

@@ -15,7 +15,7 @@ from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from portal_gateway import errors
-from portal_gateway.api import contacts, portal_access, properties, staff
+from portal_gateway.api import bulk, contacts, portal_access, properties, staff
 from portal_gateway.deps import CsrfFailed, Rpc, Settings
 from portal_gateway.pages import console, portal
 from portal_gateway.rendering import render
@@ -60,7 +60,7 @@ def create_app(settings: GatewaySettings | None = None, rpc: RpcClient | None = 
     app.add_exception_handler(CsrfFailed, on_csrf_failed)
 
     api = APIRouter(prefix="/api/v1")
-    for module in (staff, contacts, properties, portal_access):
+    for module in (staff, contacts, properties, portal_access, bulk):
         api.include_router(module.router)
     app.include_router(api)
     app.include_router(health)

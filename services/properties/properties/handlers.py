@@ -8,6 +8,7 @@ type it is before it is linked to anything here.
 
 from __future__ import annotations
 
+from collections import defaultdict
 from datetime import date
 from typing import Any, Protocol
 from uuid import UUID
@@ -269,27 +270,38 @@ def end_lease(session: Session, cmd: p.EndLease) -> p.LeaseView:
 
 
 def get_contact_links(session: Session, q: p.GetContactLinks, today: date) -> p.ContactLinks:
+    return contact_links(session, q.organization_id, [q.contact_id], today)[0]
+
+
+def get_contact_links_many(session: Session, q: p.GetContactLinksMany, today: date) -> p.ContactLinksMany:
+    return p.ContactLinksMany(items=contact_links(session, q.organization_id, q.contact_ids, today))
+
+
+def contact_links(
+    session: Session, organization_id: UUID, contact_ids: list[UUID], today: date
+) -> list[p.ContactLinks]:
+    """What each contact is linked to, in two queries whatever the number of contacts."""
     lease_rows = session.execute(
-        select(Lease, Unit, Property)
-        .join(LeaseParty, LeaseParty.lease_id == Lease.id)
+        select(LeaseParty.contact_id, Lease, Unit, Property)
+        .join(Lease, Lease.id == LeaseParty.lease_id)
         .join(Unit, Unit.id == Lease.unit_id)
         .join(Property, Property.id == Unit.property_id)
         .where(
-            LeaseParty.contact_id == q.contact_id,
-            Lease.organization_id == q.organization_id,
-            Property.organization_id == q.organization_id,
+            LeaseParty.contact_id.in_(contact_ids),
+            Lease.organization_id == organization_id,
+            Property.organization_id == organization_id,
         )
         .order_by(Lease.start_date.desc(), Lease.id)
     ).all()
     property_rows = session.execute(
         select(PropertyContact, Property)
         .join(Property, Property.id == PropertyContact.property_id)
-        .where(PropertyContact.contact_id == q.contact_id, Property.organization_id == q.organization_id)
+        .where(PropertyContact.contact_id.in_(contact_ids), Property.organization_id == organization_id)
         .order_by(Property.name, Property.id, PropertyContact.role)
     ).all()
-    return p.ContactLinks(
-        contact_id=q.contact_id,
-        leases=[
+    leases: dict[UUID, list[p.LeaseLink]] = defaultdict(list)
+    for contact_id, lease, unit, prop in lease_rows:
+        leases[contact_id].append(
             p.LeaseLink(
                 lease_id=lease.id,
                 unit_id=unit.id,
@@ -301,9 +313,10 @@ def get_contact_links(session: Session, q: p.GetContactLinks, today: date) -> p.
                 end_date=lease.end_date,
                 active=domain.lease_is_active(lease.start_date, lease.end_date, today),
             )
-            for lease, unit, prop in lease_rows
-        ],
-        properties=[
+        )
+    properties: dict[UUID, list[p.PropertyLink]] = defaultdict(list)
+    for link, prop in property_rows:
+        properties[link.contact_id].append(
             p.PropertyLink(
                 property_id=prop.id,
                 property_name=prop.name,
@@ -312,6 +325,8 @@ def get_contact_links(session: Session, q: p.GetContactLinks, today: date) -> p.
                 # Links are not ended yet (no unlink); one that can end will say so here.
                 active=True,
             )
-            for link, prop in property_rows
-        ],
-    )
+        )
+    return [
+        p.ContactLinks(contact_id=contact_id, leases=leases[contact_id], properties=properties[contact_id])
+        for contact_id in contact_ids
+    ]

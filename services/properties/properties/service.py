@@ -65,3 +65,8 @@ class PropertiesService(HealthCheck):
     def get_contact_links(self, payload: Json) -> Json:
         q = parse(p.GetContactLinks, payload)
         return handlers.get_contact_links(self.db, q, utc_now().date()).model_dump(mode="json")
+
+    @rpc(**expected)
+    def get_contact_links_many(self, payload: Json) -> Json:
+        q = parse(p.GetContactLinksMany, payload)
+        return handlers.get_contact_links_many(self.db, q, utc_now().date()).model_dump(mode="json")

@@ -198,6 +198,20 @@ class EligibilityFacts(View):
     staff_member: StaffMemberView | None
 
 
+class GetEligibilityFactsMany(Request):
+    organization_id: UUID
+    contact_ids: list[UUID] = Field(min_length=1, max_length=500)
+    staff_member_id: UUID
+
+
+class EligibilityFactsMany(View):
+    """The facts of each contact of the organization that exists; others are left out."""
+
+    organization: OrganizationView
+    staff_member: StaffMemberView | None
+    contacts: list[ContactView]
+
+
 CREATE_ORGANIZATION = RpcMethod("contacts", "create_organization", CreateOrganization, OrganizationCreated)
 GET_ORGANIZATION = RpcMethod("contacts", "get_organization", GetOrganization, OrganizationView)
 CREATE_STAFF_MEMBER = RpcMethod("contacts", "create_staff_member", CreateStaffMember, StaffMemberView)
@@ -213,3 +227,6 @@ ARCHIVE_CONTACT = RpcMethod("contacts", "archive_contact", ArchiveContact, Conta
 GET_CONTACT = RpcMethod("contacts", "get_contact", GetContact, ContactView)
 LIST_CONTACTS = RpcMethod("contacts", "list_contacts", ListContacts, ContactPage)
 GET_ELIGIBILITY_FACTS = RpcMethod("contacts", "get_eligibility_facts", GetEligibilityFacts, EligibilityFacts)
+GET_ELIGIBILITY_FACTS_MANY = RpcMethod(
+    "contacts", "get_eligibility_facts_many", GetEligibilityFactsMany, EligibilityFactsMany
+)

@@ -116,6 +116,37 @@ class PortalAccessList(View):
     items: list[PortalAccessView]
 
 
+class StartBulkInvitation(Request):
+    """Invite many contacts at once; each is checked and sent like a single invitation."""
+
+    actor: StaffActor
+    contact_ids: list[UUID] = Field(min_length=1, max_length=10_000)
+
+
+class GetBulkInvitation(Request):
+    organization_id: UUID
+    job_id: UUID
+
+
+class BulkInvitationView(View):
+    """A bulk invitation and how far it has got: contacts checked, invitations sent, and what
+    became of their emails."""
+
+    id: UUID
+    organization_id: UUID
+    created_by_staff_member_id: UUID
+    created_at: datetime
+    finished_at: datetime | None
+    total: int
+    processed: int
+    invited: int
+    skipped: int
+    skipped_reasons: dict[str, int]
+    delivered: int
+    bounced: int
+    accepted: int
+
+
 # --- portal side (the person, not yet or already signed in) -----------------------------------
 
 
@@ -209,6 +240,10 @@ RESEND_INVITATION = RpcMethod("invitations", "resend_invitation", SendInvitation
 REVOKE_ACCESS = RpcMethod("invitations", "revoke_access", RevokeAccess, RevokeResult)
 LIST_INVITATIONS = RpcMethod("invitations", "list_invitations", ListInvitations, InvitationPage)
 GET_PORTAL_ACCESS = RpcMethod("invitations", "get_portal_access", GetPortalAccess, PortalAccessList)
+START_BULK_INVITATION = RpcMethod(
+    "invitations", "start_bulk_invitation", StartBulkInvitation, BulkInvitationView
+)
+GET_BULK_INVITATION = RpcMethod("invitations", "get_bulk_invitation", GetBulkInvitation, BulkInvitationView)
 OPEN_INVITATION = RpcMethod("invitations", "open_invitation", OpenInvitation, InvitationLanding)
 ACCEPT_INVITATION = RpcMethod("invitations", "accept_invitation", AcceptInvitation, SessionIssued)
 ACCEPT_INVITATION_AS_ACCOUNT = RpcMethod(

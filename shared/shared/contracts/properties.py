@@ -164,6 +164,15 @@ class ContactLinks(View):
         return any(link.active for link in self.properties)
 
 
+class GetContactLinksMany(Request):
+    organization_id: UUID
+    contact_ids: list[UUID] = Field(min_length=1, max_length=500)
+
+
+class ContactLinksMany(View):
+    items: list[ContactLinks]
+
+
 CREATE_PROPERTY = RpcMethod("properties", "create_property", CreateProperty, PropertyView)
 ADD_UNIT = RpcMethod("properties", "add_unit", AddUnit, UnitView)
 CREATE_LEASE = RpcMethod("properties", "create_lease", CreateLease, LeaseView)
@@ -172,3 +181,4 @@ LINK_CONTACT = RpcMethod("properties", "link_contact", LinkContact, PropertyView
 GET_PROPERTY = RpcMethod("properties", "get_property", GetProperty, PropertyView)
 LIST_PROPERTIES = RpcMethod("properties", "list_properties", ListProperties, PropertyPage)
 GET_CONTACT_LINKS = RpcMethod("properties", "get_contact_links", GetContactLinks, ContactLinks)
+GET_CONTACT_LINKS_MANY = RpcMethod("properties", "get_contact_links_many", GetContactLinksMany, ContactLinksMany)

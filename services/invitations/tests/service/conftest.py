@@ -34,6 +34,7 @@ def settings(infra) -> InvitationsSettings:  # noqa: F811
         resend_cooldown_seconds=0,
         expiry_sweep_seconds=0.2,
         reset_poll_seconds=0.1,
+        bulk_poll_seconds=0.1,
     )
 
 

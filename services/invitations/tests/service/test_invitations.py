@@ -20,6 +20,7 @@ from shared.contracts.errors import (
     NotEligible,
     NotFound,
     PasswordRejected,
+    PermissionDenied,
     RateLimited,
     TokenNotUsable,
 )
@@ -425,3 +426,56 @@ def test_an_event_that_cannot_be_handled_is_parked_in_the_dead_letter_queue(plat
             message = channel.basic_get(queue=dead, no_ack=True)
     assert json.loads(message.body) == {"this": "is not a delivery_failed event"}
     assert message.headers["x-portal-error"].startswith("InvalidInput")
+
+
+def wait_for_bulk(platform, org, job_id, done):
+    with eventlet.Timeout(30):
+        while True:
+            view = platform.invitations(
+                i.GET_BULK_INVITATION, i.GetBulkInvitation(organization_id=org.id, job_id=job_id)
+            )
+            if done(view):
+                return view
+            eventlet.sleep(0.1)
+
+
+def test_a_bulk_invitation_checks_and_invites_each_contact_and_counts_the_rest(platform, events):
+    org, other = platform.new_org(), platform.new_org()
+    eligible = [platform.tenant_with_lease(org) for _ in range(3)]
+    no_lease = platform.contact(org)
+    elsewhere = platform.tenant_with_lease(other)
+    ids = [c.id for c in eligible] + [no_lease.id, elsewhere.id, eligible[0].id]
+
+    started = platform.invitations(
+        i.START_BULK_INVITATION, i.StartBulkInvitation(actor=org.actor, contact_ids=ids)
+    )
+    assert (started.total, started.processed) == (5, 0)
+
+    view = wait_for_bulk(platform, org, started.id, lambda v: v.finished_at is not None)
+    assert (view.processed, view.invited, view.skipped) == (5, 3, 2)
+    assert view.skipped_reasons == {"no_active_lease": 1, "not_found": 1}
+    sent = {events.until(lambda kind, p: kind == "invitation_sent")[1]["contact_id"] for _ in range(3)}
+    assert sent == {str(c.id) for c in eligible}
+    access = platform.invitations(
+        i.GET_PORTAL_ACCESS, i.GetPortalAccess(organization_id=org.id, contact_ids=[c.id for c in eligible])
+    )
+    assert {a.status for a in access.items} == {PortalStatus.INVITED}
+
+    with pytest.raises(NotFound):
+        platform.invitations(
+            i.GET_BULK_INVITATION, i.GetBulkInvitation(organization_id=other.id, job_id=view.id)
+        )
+
+
+def test_a_bulk_invitation_by_staff_without_the_permission_is_refused_at_once(platform):
+    org = platform.new_org()
+    viewer = platform.contacts(
+        CREATE_STAFF_MEMBER,
+        CreateStaffMember(actor=org.actor, email=random_email("viewer"), name="Vee", role=StaffRole.VIEWER),
+    )
+    tenant = platform.tenant_with_lease(org)
+    as_viewer = org.actor.model_copy(update={"staff_member_id": viewer.id})
+    with pytest.raises(PermissionDenied):
+        platform.invitations(
+            i.START_BULK_INVITATION, i.StartBulkInvitation(actor=as_viewer, contact_ids=[tenant.id])
+        )
