@@ -181,4 +181,6 @@ LINK_CONTACT = RpcMethod("properties", "link_contact", LinkContact, PropertyView
 GET_PROPERTY = RpcMethod("properties", "get_property", GetProperty, PropertyView)
 LIST_PROPERTIES = RpcMethod("properties", "list_properties", ListProperties, PropertyPage)
 GET_CONTACT_LINKS = RpcMethod("properties", "get_contact_links", GetContactLinks, ContactLinks)
-GET_CONTACT_LINKS_MANY = RpcMethod("properties", "get_contact_links_many", GetContactLinksMany, ContactLinksMany)
+GET_CONTACT_LINKS_MANY = RpcMethod(
+    "properties", "get_contact_links_many", GetContactLinksMany, ContactLinksMany
+)
