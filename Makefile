@@ -11,7 +11,8 @@ PYTEST := $(BIN)/python -m pytest
 NO_EVENTLET := -p no:pytest_nameko
 STAMP := $(VENV)/.installed
 
-.PHONY: up test install browser infra lint unit service e2e reset clean
+.PHONY: up test install browser infra lint unit service e2e faults faults-full hostile hostile-full reset clean \
+        bench bench-rpc bench-page bench-bulk bench-senders bench-passwords screenshots
 
 up: install
 	$(BIN)/python -m devtools.up
@@ -39,7 +40,7 @@ infra: install
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy -p shared -p contacts -p properties -p invitations -p notifications -p portal_gateway -p devtools
+	$(BIN)/mypy -p shared -p contacts -p properties -p invitations -p notifications -p portal_gateway -p devtools -p bench
 
 unit: install
 	$(PYTEST) $(NO_EVENTLET) shared/tests services/*/tests/unit services/notifications/tests/sender devtools/tests
@@ -49,6 +50,44 @@ service: install infra
 
 e2e: install infra browser
 	$(PYTEST) $(NO_EVENTLET) tests
+
+# Fault suite: kill -9 at each crash point, broker and database restarts, SMTP failures, dead letters.
+# CI runs the small variant; faults-full runs the sizes of docs/reliability.md.
+faults: install infra
+	$(PYTEST) $(NO_EVENTLET) tests/faults
+
+faults-full: install infra
+	FAULTS_FULL=1 $(PYTEST) $(NO_EVENTLET) tests/faults
+
+# Hostile input: schemathesis over the OpenAPI, the authorization matrix, token guessing, spoofing.
+hostile: install infra
+	$(PYTEST) $(NO_EVENTLET) tests/hostile
+
+hostile-full: install infra
+	HOSTILE_FULL=1 $(PYTEST) $(NO_EVENTLET) tests/hostile
+
+# The browser tests again, keeping their screenshots of every page in docs/screenshots/.
+screenshots: install infra browser
+	SCREENSHOTS_DIR=$(CURDIR)/docs/screenshots $(PYTEST) $(NO_EVENTLET) tests/e2e/test_browser.py tests/e2e/test_browser_tenant.py \
+		tests/e2e/test_browser_landlord.py
+
+# Benchmarks, on demand (never part of `make test`): results in bench/results/, tables in docs/performance.md.
+bench: bench-rpc bench-page bench-bulk bench-senders bench-passwords
+
+bench-rpc: install infra
+	$(BIN)/python -m bench.rpc
+
+bench-page: install infra
+	$(BIN)/python -m bench.portal_page
+
+bench-bulk: install infra
+	$(BIN)/python -m bench.bulk
+
+bench-senders: install infra
+	$(BIN)/python -m bench.sender_scaling
+
+bench-passwords: install infra
+	$(BIN)/python -m bench.passwords
 
 # Forget the local run's data: its database and demo credentials.
 reset: install

@@ -85,6 +85,8 @@ Every event carries `schema_version` (integer), `event_id` (UUID, unique) and `o
 
 def type_name(annotation: object) -> str:
     origin = typing.get_origin(annotation)
+    if origin is typing.Annotated:  # a bounded string inside an Optional: named as its type
+        return type_name(typing.get_args(annotation)[0])
     if origin in (typing.Union, types.UnionType):
         args = [a for a in typing.get_args(annotation) if a is not type(None)]
         suffix = " or null" if len(args) < len(typing.get_args(annotation)) else ""

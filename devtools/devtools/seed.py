@@ -1,7 +1,8 @@
 """A demo organization for a local run: an admin, a property with a unit, a tenant with an active
-lease and a landlord, made through the real staff API. The credentials are kept in var/demo.json
-and shown again on the next run; without that file (a new clone on the same database, say), a new
-demo organization with new addresses is made, since the old password cannot be shown again."""
+lease (three months charged, two paid) and a landlord, made through the real staff API. The
+credentials are kept in var/demo.json and shown again on the next run; without that file (a new
+clone on the same database, say), a new demo organization with new addresses is made, since the
+old password cannot be shown again."""
 
 from __future__ import annotations
 
@@ -86,7 +87,7 @@ def seed(gateway_url: str, settings: GatewaySettings, state_file: Path) -> Demo:
         {"name": "Maple Court", "address_line1": "12 Maple Road", "city": "London", "postcode": "N1 7AA"},
     )
     unit = post(f"/properties/{prop['id']}/units", {"name": "Flat 2"})
-    post(
+    lease = post(
         "/leases",
         {
             "unit_id": unit["id"],
@@ -94,6 +95,17 @@ def seed(gateway_url: str, settings: GatewaySettings, state_file: Path) -> Demo:
             "tenant_contact_ids": [tenant["id"]],
         },
     )
+    # Three months' rent, two of them paid: the portal shows a balance, one month overdue.
+    for months_ago in (3, 2, 1):
+        due = date.today() - timedelta(days=30 * months_ago)
+        rent = {"description": f"Rent for {due:%B %Y}", "amount_minor": 125_000, "due_date": due.isoformat()}
+        post(f"/leases/{lease['id']}/charges", rent)
+    for months_ago in (3, 2):
+        paid_on = (date.today() - timedelta(days=30 * months_ago - 1)).isoformat()
+        post(
+            f"/leases/{lease['id']}/payments",
+            {"amount_minor": 125_000, "paid_on": paid_on, "reference": "BACS"},
+        )
     post(f"/properties/{prop['id']}/contacts", {"contact_id": landlord["id"], "role": "landlord"})
     demo = Demo(
         organization=created.organization.name,

@@ -20,6 +20,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 HTTP_TIMEOUT_SECONDS = 5
+# How much of an exited process's output a Restart keeps.
+RESTART_OUTPUT_LINES = 2000
 
 
 @dataclass(frozen=True)
@@ -64,6 +66,8 @@ class StackConfig:
 class ProcessSpec:
     name: str
     argv: list[str]
+    # Set for this process only, over the stack's environment (e.g. one sender's concurrency).
+    env: dict[str, str] = field(default_factory=dict)
 
 
 def platform_processes(config: StackConfig) -> list[ProcessSpec]:
@@ -98,6 +102,32 @@ class _Running:
         self.process = process
         self.log = log
         self.restarts: list[float] = []
+        self.copier: threading.Thread | None = None
+        # Where this process's output starts in the log (the log is shared by its restarts).
+        self.log_offset = log.stat().st_size if log.exists() else 0
+
+    def last_output(self, lines: int) -> str:
+        """The end of what this process wrote (waiting briefly for the rest of its output)."""
+        if self.copier is not None:
+            self.copier.join(timeout=2)
+        if not self.log.exists():
+            return ""
+        with self.log.open("rb") as log:
+            log.seek(self.log_offset)
+            text = log.read().decode(errors="replace")
+        return "\n".join(text.splitlines()[-lines:])
+
+
+@dataclass(frozen=True)
+class Restart:
+    """A restart `supervise` made: which process, its pid and exit code, when (time.time()), and
+    the end of what it wrote before it exited (why it did, usually)."""
+
+    name: str
+    pid: int
+    code: int
+    at: float
+    last_output: str = ""
 
 
 class Stack:
@@ -120,15 +150,28 @@ class Stack:
         self.echo = echo
         self.max_restarts = max_restarts
         self.running: dict[str, _Running] = {}
-        self._lock = threading.Lock()
+        # Every restart `supervise` made, oldest first: a test can tell whether anything had to be.
+        self.restart_log: list[Restart] = []
+        # Processes stopped on purpose (`stop_process`): `supervise` leaves them stopped.
+        self._held: set[str] = set()
+        # Environment set for one process over everything else (`start_process`, `restart_process`).
+        self._extra_env: dict[str, dict[str, str]] = {}
+        self._lock = threading.RLock()
 
     def start(self) -> None:
         self.log_dir.mkdir(parents=True, exist_ok=True)
-        for spec in self.specs:
-            self._launch(spec)
+        with self._lock:
+            for spec in self.specs:
+                self._launch(spec)
 
     def _launch(self, spec: ProcessSpec) -> None:
-        env = {**os.environ, **self.config.environment(), "PYTHONUNBUFFERED": "1"}
+        env = {
+            **os.environ,
+            **self.config.environment(),
+            **spec.env,
+            **self._extra_env.get(spec.name, {}),
+            "PYTHONUNBUFFERED": "1",
+        }
         log = self.log_dir / f"{spec.name}.log"
         process = subprocess.Popen(
             spec.argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True
@@ -138,7 +181,8 @@ class Stack:
         if previous is not None:
             running.restarts = previous.restarts
         self.running[spec.name] = running
-        threading.Thread(target=self._copy_output, args=(running,), daemon=True).start()
+        running.copier = threading.Thread(target=self._copy_output, args=(running,), daemon=True)
+        running.copier.start()
 
     def _copy_output(self, running: _Running) -> None:
         assert running.process.stdout is not None
@@ -150,33 +194,100 @@ class Stack:
                     self.echo(f"[{running.spec.name}] {line.decode(errors='replace').rstrip()}")
 
     def supervise(self) -> list[str]:
-        """Restart processes that have exited; return what was done, for a person to read."""
+        """Restart processes that have exited (not those stopped with `stop_process`); return what
+        was done, for a person to read. Each restart is also kept in `restart_log`."""
         notes: list[str] = []
         now = time.monotonic()
-        for running in list(self.running.values()):
-            code = running.process.poll()
-            if code is None:
-                continue
-            running.restarts = [t for t in running.restarts if now - t < 60]
-            if len(running.restarts) >= self.max_restarts:
-                notes.append(f"{running.spec.name} keeps exiting (code {code}); see {running.log}")
-                continue
-            running.restarts.append(now)
-            notes.append(f"{running.spec.name} exited with code {code}; restarting it")
-            self._launch(running.spec)
+        with self._lock:
+            for running in list(self.running.values()):
+                code = running.process.poll()
+                if code is None or running.spec.name in self._held:
+                    continue
+                running.restarts = [t for t in running.restarts if now - t < 60]
+                if len(running.restarts) >= self.max_restarts:
+                    notes.append(f"{running.spec.name} keeps exiting (code {code}); see {running.log}")
+                    continue
+                running.restarts.append(now)
+                notes.append(f"{running.spec.name} exited with code {code}; restarting it")
+                self.restart_log.append(
+                    Restart(
+                        running.spec.name,
+                        running.process.pid,
+                        code,
+                        time.time(),
+                        running.last_output(RESTART_OUTPUT_LINES),
+                    )
+                )
+                self._launch(running.spec)
         return notes
 
     def exited(self) -> dict[str, int]:
-        return {
-            name: code
-            for name, running in self.running.items()
-            if (code := running.process.poll()) is not None
-        }
+        """Processes that have ended and were not stopped on purpose, with their exit codes."""
+        with self._lock:
+            return {
+                name: code
+                for name, running in self.running.items()
+                if name not in self._held and (code := running.process.poll()) is not None
+            }
+
+    def stop_process(self, name: str, timeout: float = 15, sig: int = signal.SIGTERM) -> int:
+        """Stop one process (`sig`, then SIGKILL after `timeout`) and keep it stopped: `supervise`
+        leaves it alone until `start_process`. Returns its exit code."""
+        with self._lock:
+            self._held.add(name)
+            process = self.running[name].process
+        if process.poll() is None:
+            process.send_signal(sig)
+        try:
+            return process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            return process.wait(timeout=5)
+
+    def start_process(self, name: str, extra_env: dict[str, str] | None = None) -> None:
+        """Start one process that is not running, e.g. after `stop_process`. With `extra_env`, that
+        environment is set over everything else for this process from now on (restarts by
+        `supervise` included); `{}` drops what an earlier call set; None keeps it."""
+        with self._lock:
+            running = self.running[name]
+            if running.process.poll() is None:
+                raise RuntimeError(f"{name} is running (pid {running.process.pid}); stop it first")
+            if extra_env is not None:
+                self._extra_env[name] = dict(extra_env)
+            self._held.discard(name)
+            self._launch(running.spec)
+
+    def restart_process(
+        self,
+        name: str,
+        extra_env: dict[str, str] | None = None,
+        timeout: float = 15,
+        sig: int = signal.SIGTERM,
+    ) -> int:
+        """`stop_process` then `start_process`; returns the old process's exit code."""
+        code = self.stop_process(name, timeout=timeout, sig=sig)
+        self.start_process(name, extra_env)
+        return code
+
+    def wait_exit(self, name: str, timeout: float) -> int:
+        """Wait until `name`'s current process ends (for whatever reason); its exit code.
+
+        The process is the one running when this is called, even if `supervise` replaces it
+        meanwhile. Raises TimeoutError if it is still running after `timeout` seconds.
+        """
+        with self._lock:
+            process = self.running[name].process
+        try:
+            return process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            raise TimeoutError(f"{name} (pid {process.pid}) still running after {timeout:g} s") from None
 
     def kill(self, name: str, sig: int = signal.SIGKILL) -> None:
         self.running[name].process.send_signal(sig)
 
     def stop(self, timeout: float = 15) -> None:
+        with self._lock:  # a supervisor running meanwhile must not start them again
+            self._held.update(self.running)
         for running in self.running.values():
             if running.process.poll() is None:
                 running.process.send_signal(signal.SIGTERM)

@@ -1,5 +1,9 @@
 """nameko entrypoints and dependencies that keep messages safe.
 
+- `rpc`: nameko's RPC entrypoint, except that a service that has lost its database answers
+  ServiceUnavailable (not an internal error), and a broker that vanishes while a call is being
+  answered costs that answer (the caller times out), never the service: nameko's own entrypoint
+  lets the publish or ack error kill the container.
 - `event_handler`: nameko's SERVICE_POOL event handler, except that a failure is never acked away:
   the event goes to a delay queue and comes back (`event_retry_delays`), then to the dead-letter
   queue. An event that cannot even be parsed goes to the dead-letter queue at once.
@@ -14,11 +18,16 @@ from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 import eventlet
+import psycopg
+import sqlalchemy.exc
+from amqp.exceptions import AMQPError
+from kombu.exceptions import OperationalError as KombuOperationalError
 from nameko.amqp.publish import Publisher
 from nameko.events import EventHandler
 from nameko.exceptions import UnknownService, registry
 from nameko.extensions import DependencyProvider
-from nameko.rpc import MethodProxy, ReplyListener
+from nameko.rpc import MethodProxy, ReplyListener, RpcConsumer
+from nameko.rpc import Rpc as NamekoRpc
 from nameko.timer import Timer
 from pydantic import BaseModel, ValidationError
 
@@ -40,6 +49,54 @@ for _cls in ERRORS_BY_NAME.values():
 PUBLISH_TIMEOUT_SECONDS = 10
 Resp = TypeVar("Resp", bound=BaseModel)
 
+# What a vanished or restarting broker raises while we publish or ack.
+BROKER_ERRORS: tuple[type[BaseException], ...] = (KombuOperationalError, AMQPError, OSError)
+# What a vanished or overloaded database raises: the service cannot work, the request was fine.
+DATABASE_OUTAGES: tuple[type[BaseException], ...] = (
+    sqlalchemy.exc.OperationalError,
+    sqlalchemy.exc.InterfaceError,
+    sqlalchemy.exc.TimeoutError,
+    psycopg.OperationalError,
+)
+
+
+def as_contract_error(service: str, exc_info: Any) -> Any:
+    """A database outage becomes ServiceUnavailable; anything else stays as it is."""
+    if exc_info is not None and isinstance(exc_info[1], DATABASE_OUTAGES):
+        log.warning("%s cannot reach its database: %s", service, type(exc_info[1]).__name__)
+        exc = ServiceUnavailable(f"the {service} service cannot reach its database; try again shortly")
+        return (type(exc), exc, exc_info[2])
+    return exc_info
+
+
+def error_summary(exc: BaseException) -> str:
+    """One line for a person: the error's class and its first line, without the SQL and bound
+    parameters (a recipient's email, say) that SQLAlchemy appends."""
+    cause = getattr(exc, "orig", None) or exc
+    first_line = (str(cause).strip().splitlines() or [""])[0]
+    return f"{type(exc).__name__}: {first_line}"[:500]
+
+
+class SafeRpcConsumer(RpcConsumer):
+    def handle_result(self, message: Any, result: Any, exc_info: Any) -> Any:
+        exc_info = as_contract_error(self.container.service_name, exc_info)
+        try:
+            return super().handle_result(message, result, exc_info)
+        except BROKER_ERRORS as exc:
+            # Unacked, the request goes back to the queue when the connection is gone; the caller
+            # has its own timeout. The service lives on and reconnects.
+            log.warning(
+                "could not answer an RPC call, the broker connection is gone (%s)", type(exc).__name__
+            )
+            return result, exc_info
+
+
+class Rpc(NamekoRpc):
+    rpc_consumer = SafeRpcConsumer()
+
+
+rpc = Rpc.decorator
+
 
 class ReliableEventHandler(EventHandler):
     def setup(self) -> None:
@@ -54,14 +111,25 @@ class ReliableEventHandler(EventHandler):
         self.publisher = Publisher(settings.amqp_uri, use_confirms=True)
 
     def handle_message_processed(self, message: Any, result: Any = None, exc_info: Any = None) -> None:
-        if exc_info is not None:
-            try:
-                self._retry_later_or_park(message, exc_info[1])
-            except Exception:
-                log.exception("could not move failed event %s aside; requeueing it", self.subscription.queue)
-                self.queue_consumer.requeue_message(message)
-                return
-        self.queue_consumer.ack_message(message)
+        try:
+            if exc_info is not None:
+                try:
+                    self._retry_later_or_park(message, exc_info[1])
+                except Exception:
+                    log.exception(
+                        "could not move failed event %s aside; requeueing it", self.subscription.queue
+                    )
+                    self.queue_consumer.requeue_message(message)
+                    return
+            self.queue_consumer.ack_message(message)
+        except BROKER_ERRORS as exc:
+            # The broker took the message back with the connection: it comes again, and the
+            # inbox makes the second handling a no-op. The service lives on and reconnects.
+            log.warning(
+                "could not settle event %s, the broker connection is gone (%s)",
+                self.subscription.queue,
+                type(exc).__name__,
+            )
 
     def _retry_later_or_park(self, message: Any, exc: BaseException) -> None:
         from kombu import Queue
@@ -84,7 +152,7 @@ class ReliableEventHandler(EventHandler):
                 durable=True,
                 queue_arguments=queue_arguments(self.quorum),
             )
-            headers["x-portal-error"] = f"{type(exc).__name__}: {exc}"[:1000]
+            headers["x-portal-error"] = error_summary(exc)
             headers["x-portal-failed-at"] = datetime.now(UTC).isoformat()
             headers["x-portal-queue"] = self.subscription.queue
             log.error(
@@ -120,7 +188,11 @@ class RpcCaller:
         self.timeout = timeout
 
     def call(self, method: RpcMethod[Any, Resp], request: BaseModel) -> Resp:
-        proxy = MethodProxy(self.worker_ctx, method.service, method.name, self.reply_listener)
+        # The request expires when this caller stops waiting: not run late by a service that was
+        # down or busy (docs/reliability.md, problem 7).
+        proxy = MethodProxy(
+            self.worker_ctx, method.service, method.name, self.reply_listener, expiration=self.timeout
+        )
         try:
             reply = proxy.call_async(payload=request.model_dump(mode="json", exclude_unset=True))
         except UnknownService:

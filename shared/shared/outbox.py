@@ -8,7 +8,8 @@ with `first_time_seen` on their own `inbox` table, in the transaction of their e
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
+from datetime import timedelta
 from typing import Any
 from uuid import UUID
 
@@ -24,6 +25,7 @@ from sqlalchemy import (
     Uuid,
     func,
     insert,
+    or_,
     select,
     text,
     update,
@@ -31,6 +33,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
+from shared import faults
 from shared.contracts.events import Event
 
 
@@ -88,25 +91,44 @@ def first_time_seen(session: Any, inbox: Table, event_id: UUID, handler: str) ->
     return result.first() is not None
 
 
-def relay_batch(engine: Engine, outbox: Table, publish: Callable[[Any], None], batch_size: int) -> int:
+def relay_batch(
+    engine: Engine,
+    outbox: Table,
+    publish: Callable[[Any], None],
+    batch_size: int,
+    backup_for: Collection[str] = (),
+    backup_after_seconds: float = 0.0,
+) -> int:
     """Publish one batch of unpublished events, oldest first, then mark them; return how many.
 
     The rows stay locked (FOR UPDATE SKIP LOCKED) while they are published, so two relays of one
     service never publish the same row at the same time. A crash before the mark publishes them
     again later: at least once, never lost.
+
+    Events of the types in `backup_for` have a relay of their own in another process (the
+    sender's results): this one takes them only once they have waited `backup_after_seconds`,
+    so the two do not split every batch between them, and they still leave if that process is
+    down.
     """
+    query = select(
+        outbox.c.id, outbox.c.event_id, outbox.c.source, outbox.c.event_type, outbox.c.payload
+    ).where(outbox.c.published_at.is_(None))
+    if backup_for:
+        query = query.where(
+            or_(
+                outbox.c.event_type.not_in(list(backup_for)),
+                outbox.c.created_at < func.now() - timedelta(seconds=backup_after_seconds),
+            )
+        )
     with engine.begin() as conn:
         conn.execute(text("SET LOCAL statement_timeout = '30s'"))
         rows = conn.execute(
-            select(outbox.c.id, outbox.c.event_id, outbox.c.source, outbox.c.event_type, outbox.c.payload)
-            .where(outbox.c.published_at.is_(None))
-            .order_by(outbox.c.id)
-            .limit(batch_size)
-            .with_for_update(skip_locked=True)
+            query.order_by(outbox.c.id).limit(batch_size).with_for_update(skip_locked=True)
         ).all()
         for row in rows:
             publish(row)
         if rows:
+            faults.crash_point(faults.OUTBOX_PUBLISHED)
             conn.execute(
                 update(outbox)
                 .where(outbox.c.id.in_([row.id for row in rows]))

@@ -9,19 +9,20 @@ from __future__ import annotations
 import contextlib
 import logging
 import weakref
+from collections.abc import Collection
 from typing import Any
 
 import eventlet
 from eventlet.queue import Empty, Full, LightQueue
 from nameko.amqp.publish import Publisher
 from nameko.extensions import DependencyProvider
-from nameko.rpc import rpc
 from nameko.standalone.events import get_event_exchange
 from sqlalchemy import Table, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from shared.db import make_engine
 from shared.health import Health
+from shared.messaging import rpc
 from shared.outbox import relay_batch
 from shared.passwords import Passwords, green_passwords
 
@@ -53,8 +54,15 @@ class Database(DependencyProvider):
 
     def worker_teardown(self, worker_ctx: Any) -> None:
         session = self._open.pop(worker_ctx, None)
-        if session is not None:
+        if session is None:
+            return
+        try:
             session.close()
+        except Exception as exc:
+            # A database that went away mid-worker must not take the service down with it: the
+            # pool replaces the broken connection on next use.
+            log.warning("could not close a database session (%s); discarding it", type(exc).__name__)
+            session.invalidate()
 
     def stop(self) -> None:
         self.engine.dispose()
@@ -71,8 +79,13 @@ class OutboxRelay(DependencyProvider):
     confirms: a row is marked only after the broker has taken the event.
     """
 
-    def __init__(self, outbox: Table) -> None:
+    def __init__(
+        self, outbox: Table, backup_for: Collection[str] = (), backup_after_seconds: float = 5.0
+    ) -> None:
+        """`backup_for`: event types another process publishes first (`relay_batch`)."""
         self.outbox = outbox
+        self.backup_for = tuple(backup_for)
+        self.backup_after_seconds = backup_after_seconds
 
     def setup(self) -> None:
         self.settings = self.container.config["SETTINGS"]
@@ -114,7 +127,12 @@ class OutboxRelay(DependencyProvider):
         while self._running:
             try:
                 published = relay_batch(
-                    self.engine, self.outbox, self._publish, self.settings.outbox_batch_size
+                    self.engine,
+                    self.outbox,
+                    self._publish,
+                    self.settings.outbox_batch_size,
+                    self.backup_for,
+                    self.backup_after_seconds,
                 )
                 failures = 0
             except Exception:

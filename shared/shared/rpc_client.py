@@ -5,19 +5,30 @@ speaks nameko's wire protocol itself over aio-pika (DESIGN.md): publish `{"args"
 to the `nameko-rpc` topic exchange with routing key `<service>.<method>`, `mandatory` and publisher
 confirms (no bound queue means no such service: an immediate error, not a hang), `reply_to` a
 routing key bound to this client's exclusive reply queue, and a `correlation_id` to match the reply.
+
+Each call costs CPU the gateway shares with everything else (bench/rpc.py, docs/performance.md), so
+the hot path stays lean: replies are consumed on the underlying aiormq channel with one callback,
+consumed again whenever the robust channel reopens after a reconnect (aio-pika's own consumer
+would build an IncomingMessage and start a second task for every reply), and correlation ids are
+a per-client prefix and a counter (uuid4 reads the OS's random source on every call; the reply
+queue is exclusive, so ids need only be unique within this client).
 """
 
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import logging
+import time
+from contextvars import ContextVar
 from typing import Any, TypeVar
 from uuid import uuid4
 
 import aio_pika
-from aio_pika.abc import AbstractIncomingMessage
+from aio_pika.abc import AbstractRobustChannel
 from aio_pika.exceptions import CONNECTION_EXCEPTIONS, PublishError
+from aiormq.abc import DeliveredMessage
 from pydantic import BaseModel
 
 from shared.contracts.common import RpcMethod
@@ -30,6 +41,11 @@ Resp = TypeVar("Resp", bound=BaseModel)
 CONNECT_TIMEOUT_SECONDS = 10
 
 
+# Set by a caller that wants to know what its calls took (the gateway's Server-Timing header):
+# every call made in that context appends ("service.method", seconds), whatever its outcome.
+call_timings: ContextVar[list[tuple[str, float]] | None] = ContextVar("call_timings", default=None)
+
+
 class RpcClient:
     def __init__(self, amqp_uri: str, *, timeout: float, name: str) -> None:
         self.amqp_uri = amqp_uri
@@ -37,6 +53,8 @@ class RpcClient:
         self.name = name
         self._pending: dict[str, asyncio.Future[bytes]] = {}
         self._connection: aio_pika.abc.AbstractRobustConnection | None = None
+        self._prefix = uuid4().hex[:16]
+        self._ids = itertools.count()
 
     async def start(self) -> None:
         try:
@@ -52,10 +70,15 @@ class RpcClient:
         self._exchange = await channel.declare_exchange(
             RPC_EXCHANGE, aio_pika.ExchangeType.TOPIC, durable=True
         )
-        self._reply_to = f"{self.name}-{uuid4().hex}"
-        queue = await channel.declare_queue(f"rpc.reply-{self._reply_to}", exclusive=True, auto_delete=True)
-        await queue.bind(self._exchange, routing_key=self._reply_to)
-        await queue.consume(self._on_reply, no_ack=True)
+        self._reply_to = f"{self.name}-{self._prefix}"
+        self._reply_queue = await channel.declare_queue(
+            f"rpc.reply-{self._reply_to}", exclusive=True, auto_delete=True
+        )
+        await self._reply_queue.bind(self._exchange, routing_key=self._reply_to)
+        # After a reconnect the robust channel declares and binds the queue again, then calls this.
+        self._channel = channel
+        channel.reopen_callbacks.add(self._consume_replies)
+        await self._consume_replies()
 
     async def close(self) -> None:
         if self._connection is not None:
@@ -86,7 +109,8 @@ class RpcClient:
         if self._connection is None:
             raise ServiceUnavailable("the RPC client is not started")
         timeout = self.timeout if timeout is None else timeout
-        correlation_id = uuid4().hex
+        started = time.perf_counter()
+        correlation_id = f"{self._prefix}.{next(self._ids)}"
         future: asyncio.Future[bytes] = asyncio.get_running_loop().create_future()
         self._pending[correlation_id] = future
         try:
@@ -98,6 +122,9 @@ class RpcClient:
                             content_type="application/json",
                             correlation_id=correlation_id,
                             reply_to=self._reply_to,
+                            # Nobody waits for an answer after the timeout: a request still queued
+                            # then (a service down or busy) is dropped, not run late.
+                            expiration=timeout,
                         ),
                         routing_key=f"{service}.{method}",
                         mandatory=True,
@@ -113,13 +140,20 @@ class RpcClient:
             raise ServiceTimeout(f"{service}.{method} did not answer within {timeout:g} s") from None
         finally:
             self._pending.pop(correlation_id, None)
+            timings = call_timings.get()
+            if timings is not None:
+                timings.append((f"{service}.{method}", time.perf_counter() - started))
         reply = json.loads(body)
         error = reply.get("error")
         if error:
             raise from_remote(error.get("exc_type"), error.get("exc_args"), error.get("value"))
         return reply.get("result")
 
-    async def _on_reply(self, message: AbstractIncomingMessage) -> None:
-        future = self._pending.get(message.correlation_id or "")
+    async def _consume_replies(self, _: AbstractRobustChannel | None = None, /) -> None:
+        underlay = await self._channel.get_underlay_channel()
+        await underlay.basic_consume(self._reply_queue.name, self._on_reply, no_ack=True, exclusive=True)
+
+    async def _on_reply(self, message: DeliveredMessage) -> None:
+        future = self._pending.get(message.header.properties.correlation_id or "")
         if future is not None and not future.done():
             future.set_result(message.body)

@@ -6,19 +6,43 @@ The caller must have called `shared.green.patch()` before importing anything els
 from __future__ import annotations
 
 import logging
+import time
+import urllib.parse
 
 from shared.logs import configure_logging
 from shared.settings import ServiceSettings
 from shared.topology import declare_topology
 
 log = logging.getLogger(__name__)
+MAX_WAIT_SECONDS = 30
 
 
 def run_service(service_cls: type, settings: ServiceSettings) -> None:
     from nameko.cli.run import run
 
-    configure_logging(service_cls.name, settings.log_level)  # type: ignore[attr-defined]
-    # Declared before consuming, so the retry and dead-letter queues exist whoever starts first.
-    declare_topology(settings.amqp_uri, settings.event_retry_delays, settings.quorum_queues)
-    log.info("starting %s with %d workers", service_cls.name, settings.max_workers)  # type: ignore[attr-defined]
+    name = service_cls.name  # type: ignore[attr-defined]
+    configure_logging(name, settings.log_level)
+    wait_for_broker(settings)
+    log.info("starting %s with %d workers", name, settings.max_workers)
     run([service_cls], settings.nameko_config())
+
+
+def wait_for_broker(settings: ServiceSettings) -> None:
+    """Declare the platform's queues (so the retry and dead-letter queues exist whoever starts
+    first), waiting for the broker rather than exiting while it is down."""
+    where = urllib.parse.urlsplit(settings.amqp_uri)
+    delay = 1.0
+    while True:
+        try:
+            declare_topology(settings.amqp_uri, settings.event_retry_delays, settings.quorum_queues)
+            return
+        except Exception as exc:  # any failure to reach or use the broker: wait and retry
+            log.warning(
+                "RabbitMQ at %s:%s is not answering (%s); trying again in %.0f s",
+                where.hostname,
+                where.port or 5672,
+                type(exc).__name__,
+                delay,
+            )
+            time.sleep(delay)
+            delay = min(delay * 2, MAX_WAIT_SECONDS)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import os
 import re
+import shutil
 import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -19,6 +20,7 @@ from typing import Any
 
 import httpx
 import pytest
+from playwright.sync_api import Browser, sync_playwright
 
 from devtools.prepare import prepare
 from devtools.sink_client import SinkClient
@@ -70,11 +72,11 @@ class Staff:
             },
         )
         unit = self.post(f"/properties/{prop['id']}/units", {"name": "Flat 2"})
-        self.post(
+        lease = self.post(
             "/leases",
             {"unit_id": unit["id"], "start_date": "2026-01-01", "tenant_contact_ids": [tenant["id"]]},
         )
-        return {**tenant, "property": prop, "unit": unit}
+        return {**tenant, "property": prop, "unit": unit, "lease": lease}
 
 
 @dataclass
@@ -126,6 +128,29 @@ class Platform:
         assert link.startswith(self.config.public_base_url + "/"), link
         return link[len(self.config.public_base_url) :]
 
+    def invite_and_accept(self, staff: Staff, contact: dict[str, Any], password: str) -> httpx.Client:
+        """Staff invite the contact; the person opens the emailed link and creates their account:
+        their browser, signed in."""
+        staff.post(f"/contacts/{contact['id']}/portal-invitations")
+        path = self.path_of(self.link_in_email(contact["email"]))
+        self.secrets_seen.add(password)
+        person = self.browser_client()
+        page = person.get(path)
+        assert page.status_code == 200, page.text
+        token = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+        assert token, "the page has no CSRF token"
+        answer = person.post(
+            "/invite/accept",
+            data={
+                "csrf_token": token.group(1),
+                "token": path.rsplit("/", 1)[1],
+                "password": password,
+                "password_confirmation": password,
+            },
+        )
+        assert (answer.status_code, answer.headers.get("location")) == (303, "/portal"), answer.text
+        return person
+
 
 @pytest.fixture(scope="session")
 def platform() -> Iterator[Platform]:
@@ -143,7 +168,7 @@ def platform() -> Iterator[Platform]:
         gateway_port=free_port(),
         smtp_port=free_port(),
         mail_port=free_port(),
-        extra_env={"EVENT_RETRY_DELAYS": "[0.5, 1.0]", "ENVIRONMENT": "test"},
+        extra_env={"EVENT_RETRY_DELAYS": "[0.5, 1.0]", "ENVIRONMENT": "test", "SERVER_TIMING": "true"},
     )
     log_dir = ARTIFACTS / "e2e-logs"
     for old in log_dir.glob("*.log"):
@@ -167,3 +192,35 @@ def platform() -> Iterator[Platform]:
     ]
     assert not leaked, f"tokens or links found in process logs: {leaked}"
     assert platform.secrets_seen, "the run saw no token at all: the log check checked nothing"
+
+
+# --- the browser tests ------------------------------------------------------------------------
+
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+@pytest.fixture
+def browser() -> Iterator[Browser]:
+    """Debian's Chromium, driven by Playwright (its own browser download cannot work here)."""
+    executable = shutil.which("chromium")
+    assert executable, "Debian's chromium is needed: make browser (apt-get install chromium)"
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS, headless=True)
+        yield launched
+        launched.close()
+
+
+@pytest.fixture
+def screenshots() -> Path:
+    """Where the browser tests keep their screenshots: `make screenshots` sets SCREENSHOTS_DIR to
+    docs/screenshots."""
+    directory = Path(os.environ.get("SCREENSHOTS_DIR") or ARTIFACTS / "screenshots")
+    directory.mkdir(parents=True, exist_ok=True)
+    return directory

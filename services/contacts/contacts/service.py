@@ -4,14 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from nameko.rpc import rpc
-
 from contacts import handlers
 from contacts.models import outbox
 from shared.contracts import contacts as c
 from shared.contracts.common import utc_now
 from shared.contracts.errors import ServiceError
 from shared.contracts.validation import parse
+from shared.messaging import rpc
 from shared.providers import Database, HealthCheck, OutboxRelay, PasswordHashing
 
 Json = dict[str, Any]

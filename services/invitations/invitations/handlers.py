@@ -10,11 +10,12 @@ from collections import defaultdict
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any
-from uuid import UUID
+from uuid import UUID, uuid4
 
-from sqlalchemy import func, insert, select, text, update
+from sqlalchemy import String, Uuid, cast, column, func, insert, select, text, update, values
 from sqlalchemy.dialects.postgresql import distinct_on
 from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from invitations import domain
@@ -29,12 +30,13 @@ from invitations.models import (
     PasswordResetRequest,
     PortalAccount,
     PortalSession,
+    ViewAsSession,
     inbox,
     login_throttle,
     outbox,
 )
 from invitations.settings import InvitationsSettings
-from shared import throttle
+from shared import faults, throttle
 from shared.contracts import events as e
 from shared.contracts import invitations as i
 from shared.contracts.common import ContactType, InvitationState, StaffActor
@@ -98,8 +100,24 @@ def _lock_contact(session: Session, organization_id: UUID, contact_id: UUID) -> 
     """Serialise every access change of one contact (send, resend, revoke) for this transaction."""
     session.execute(
         text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"),
-        {"key": f"invitations:{organization_id}:{contact_id}"},
+        {"key": _contact_lock_key(organization_id, contact_id)},
     )
+
+
+def _lock_contacts(session: Session, organization_id: UUID, contact_ids: Iterable[UUID]) -> None:
+    """`_lock_contact` for many contacts in one statement, always in the same order, so that two
+    transactions locking overlapping sets cannot wait on each other in a circle."""
+    keys = sorted({_contact_lock_key(organization_id, contact_id) for contact_id in contact_ids})
+    session.execute(
+        text(
+            "SELECT pg_advisory_xact_lock(hashtextextended(key, 0)) FROM unnest(CAST(:keys AS text[])) AS key"
+        ),
+        {"keys": keys},
+    )
+
+
+def _contact_lock_key(organization_id: UUID, contact_id: UUID) -> str:
+    return f"invitations:{organization_id}:{contact_id}"
 
 
 def _end_live_invitations(
@@ -216,6 +234,14 @@ def send_invitation(
     *,
     resend: bool,
 ) -> i.InvitationView:
+    if cmd.idempotency_key is not None:
+        # Under the contact's lock, so the same request twice at once makes one invitation.
+        _lock_contact(session, cmd.actor.organization_id, cmd.contact_id)
+        earlier = _invitation_by_key(session, cmd.actor, cmd.idempotency_key)
+        if earlier is not None:
+            if earlier.contact_id != cmd.contact_id:
+                raise Conflict("This Idempotency-Key was already used for another contact.")
+            return _views(session, [earlier])[0]
     facts, problems = _eligibility(session, rpc, cmd.actor, cmd.contact_id)
     if problems:
         raise NotEligible(
@@ -225,8 +251,25 @@ def send_invitation(
     invitation = _issue_invitation(
         session, settings, facts.organization, facts.contact, cmd.actor, now, resend
     )
-    session.commit()
+    invitation.idempotency_key = cmd.idempotency_key
+    try:
+        session.commit()
+    except IntegrityError:
+        # The same key, at the same moment, for another contact (whose lock this one did not hold).
+        session.rollback()
+        raise Conflict("This Idempotency-Key was already used for another contact.") from None
+    faults.crash_point(faults.INVITATION_COMMITTED)
     return _views(session, [invitation])[0]
+
+
+def _invitation_by_key(session: Session, actor: StaffActor, key: str) -> Invitation | None:
+    return session.scalars(
+        select(Invitation).where(
+            Invitation.organization_id == actor.organization_id,
+            Invitation.sent_by_staff_member_id == actor.staff_member_id,
+            Invitation.idempotency_key == key,
+        )
+    ).first()
 
 
 def _issue_invitation(
@@ -291,22 +334,131 @@ def _issue_invitation(
     record_event(
         session,
         outbox,
-        e.InvitationSent(
-            organization_id=org_id,
-            invitation_id=invitation.id,
-            contact_id=contact_id,
-            contact_type=contact.type,
-            email=contact.email,
-            recipient_name=contact.display_name,
-            organization_name=organization.name,
-            locale=contact.locale,
-            expires_at=invitation.expires_at,
-            sent_by_staff_member_id=staff_id,
-            is_resend=resend,
-            sealed_link=seal(settings.link_sealing_key, settings.link("invite", token)),
+        _invitation_sent(
+            settings, organization, contact, staff_id, invitation.id, invitation.expires_at, token, resend
         ),
     )
     return invitation
+
+
+def _invitation_sent(
+    settings: InvitationsSettings,
+    organization: OrganizationView,
+    contact: ContactView,
+    staff_id: UUID,
+    invitation_id: UUID,
+    expires_at: datetime,
+    token: str,
+    resend: bool,
+) -> e.InvitationSent:
+    return e.InvitationSent(
+        organization_id=organization.id,
+        invitation_id=invitation_id,
+        contact_id=contact.id,
+        contact_type=contact.type,
+        email=contact.email,
+        recipient_name=contact.display_name,
+        organization_name=organization.name,
+        locale=contact.locale,
+        expires_at=expires_at,
+        sent_by_staff_member_id=staff_id,
+        is_resend=resend,
+        sealed_link=seal(settings.link_sealing_key, settings.link("invite", token)),
+    )
+
+
+def _issue_invitations(
+    session: Session,
+    settings: InvitationsSettings,
+    organization: OrganizationView,
+    contacts: list[ContactView],
+    actor: StaffActor,
+    now: datetime,
+) -> list[UUID]:
+    """`_issue_invitation` for many eligible contacts at once, in a few statements whatever their
+    number: each contact's live invitations superseded, a new one with its history, audit row and
+    event. The caller holds `_lock_contacts` on them and has checked the cooldown; it commits.
+    The new invitations' ids, in the order of `contacts`."""
+    if not contacts:
+        return []
+    org_id, staff_id = actor.organization_id, actor.staff_member_id
+    superseded = session.scalars(
+        update(Invitation)
+        .where(
+            Invitation.organization_id == org_id,
+            Invitation.contact_id.in_([contact.id for contact in contacts]),
+            Invitation.state.in_([s.value for s in domain.LIVE_STATES]),
+        )
+        .values(state=S.SUPERSEDED.value)
+        .returning(Invitation.id)
+    ).all()
+    history = [
+        {
+            "invitation_id": old,
+            "state": S.SUPERSEDED.value,
+            "at": now,
+            "detail": "a newer invitation was sent",
+        }
+        for old in superseded
+    ]
+    invitations, audit, events = [], [], []
+    ids: list[UUID] = []
+    expires_at = now + settings.invitation_expiry
+    for contact in contacts:
+        token, invitation_id = new_secret(), uuid4()
+        ids.append(invitation_id)
+        invitations.append(
+            {
+                "id": invitation_id,
+                "organization_id": org_id,
+                "contact_id": contact.id,
+                "contact_type": contact.type.value,
+                "email": contact.email,
+                "email_normalized": normalize_email(contact.email),
+                "recipient_name": contact.display_name,
+                "organization_name": organization.name,
+                "locale": contact.locale,
+                "token_hash": digest(token),
+                "state": S.PENDING.value,
+                "is_resend": False,
+                "sent_by_staff_member_id": staff_id,
+                "created_at": now,
+                "expires_at": expires_at,
+            }
+        )
+        history.append(
+            {"invitation_id": invitation_id, "state": S.PENDING.value, "at": now, "detail": "sent by staff"}
+        )
+        audit.append(
+            {
+                "organization_id": org_id,
+                "contact_id": contact.id,
+                "action": "invitation_sent",
+                "at": now,
+                "account_id": None,
+                "staff_member_id": staff_id,
+                "detail": f"to {contact.email}",
+            }
+        )
+        event = _invitation_sent(
+            settings, organization, contact, staff_id, invitation_id, expires_at, token, False
+        )
+        events.append(
+            {
+                "event_id": event.event_id,
+                "source": event.source,
+                "event_type": event.event_type,
+                "payload": event.model_dump(mode="json"),
+            }
+        )
+    # One multi-row INSERT a table. Not executemany: psycopg sends that as a pipeline of one
+    # statement per row, and under eventlet each of its waits yields to every other green thread,
+    # which cost seconds a batch while delivery events were being handled.
+    session.execute(insert(Invitation).values(invitations))
+    session.execute(insert(InvitationHistory).values(history))
+    session.execute(insert(AccessAudit).values(audit))
+    session.execute(insert(outbox).values(events))  # the rows `record_event` writes, in order
+    return ids
 
 
 def _staff_sent_last_hour(session: Session, staff_id: UUID, now: datetime) -> tuple[int, datetime | None]:
@@ -424,6 +576,13 @@ def list_invitations(session: Session, q: i.ListInvitations) -> i.InvitationPage
         query.order_by(Invitation.created_at.desc(), Invitation.id).limit(q.limit).offset(q.offset)
     ).all()
     return i.InvitationPage(items=_views(session, rows), total=total, limit=q.limit, offset=q.offset)
+
+
+def get_invitation(session: Session, q: i.GetInvitation) -> i.InvitationView:
+    invitation = session.get(Invitation, q.invitation_id)
+    if invitation is None or invitation.organization_id != q.organization_id:
+        raise NotFound("no such invitation")
+    return _views(session, [invitation])[0]
 
 
 def get_portal_access(session: Session, q: i.GetPortalAccess) -> i.PortalAccessList:
@@ -745,6 +904,94 @@ def check_session(session: Session, session_id: str, now: datetime) -> i.PortalS
     )
 
 
+# --- View As ----------------------------------------------------------------------------------
+
+
+def start_view_as(
+    session: Session, rpc: Any, settings: InvitationsSettings, cmd: i.StartViewAs, now: datetime
+) -> i.ViewAsIssued:
+    """A read-only session showing the portal as the contact sees it, for any active staff member of
+    the contact's organization (every role reads contacts). No grant is needed: it is also a preview
+    before the contact accepts. Audited with the staff member and the contact."""
+    facts = _facts(rpc, cmd.actor, cmd.contact_id)  # NotFound for another organization's contact
+    staff = facts.staff_member
+    if staff is None or not staff.active:
+        raise PermissionDenied("You do not have permission to view this contact.")
+    session_id = new_secret()
+    row = ViewAsSession(
+        id_hash=digest(session_id),
+        staff_member_id=cmd.actor.staff_member_id,
+        organization_id=cmd.actor.organization_id,
+        contact_id=facts.contact.id,
+        contact_type=facts.contact.type.value,
+        contact_name=facts.contact.display_name,
+        contact_email=facts.contact.email,
+        created_at=now,
+        expires_at=now + settings.view_as_lifetime,
+    )
+    session.add(row)
+    _audit(
+        session,
+        cmd.actor.organization_id,
+        facts.contact.id,
+        "view_as_started",
+        now,
+        staff_member_id=cmd.actor.staff_member_id,
+        detail=f"as {facts.contact.display_name}, by {staff.name}, until {row.expires_at:%H:%M} UTC",
+    )
+    session.commit()
+    return i.ViewAsIssued(session_id=session_id, contact_id=facts.contact.id, expires_at=row.expires_at)
+
+
+def _live_view_as(session: Session, session_id: str, now: datetime) -> ViewAsSession | None:
+    row = session.scalars(select(ViewAsSession).where(ViewAsSession.id_hash == digest(session_id))).first()
+    if row is None or row.ended_at is not None or row.expires_at <= now:
+        return None
+    return row
+
+
+def check_view_as(session: Session, session_id: str, now: datetime) -> i.PortalSession:
+    """The portal as the View As session's contact: one membership, synthesised (its id is the View
+    As session's), and `view_as` set so that the gateway refuses every write."""
+    row = _live_view_as(session, session_id, now)
+    if row is None:
+        raise InvalidCredentials("This View As has ended.")
+    return i.PortalSession(
+        account_id=None,
+        email=row.contact_email,
+        expires_at=row.expires_at,
+        memberships=[
+            i.Membership(
+                grant_id=row.id,
+                organization_id=row.organization_id,
+                contact_id=row.contact_id,
+                contact_type=ContactType(row.contact_type),
+                granted_at=row.created_at,
+            )
+        ],
+        view_as=i.ViewingAs(
+            staff_member_id=row.staff_member_id, contact_name=row.contact_name, expires_at=row.expires_at
+        ),
+    )
+
+
+def end_view_as(session: Session, session_id: str, now: datetime) -> None:
+    row = _live_view_as(session, session_id, now)
+    if row is None:
+        session.rollback()
+        return
+    row.ended_at = now
+    _audit(
+        session,
+        row.organization_id,
+        row.contact_id,
+        "view_as_ended",
+        now,
+        staff_member_id=row.staff_member_id,
+    )
+    session.commit()
+
+
 # --- password reset ---------------------------------------------------------------------------
 
 
@@ -1000,8 +1247,14 @@ def bulk_view(session: Session, job: BulkInvitation) -> i.BulkInvitationView:
 
 def process_bulk_invitations(session: Session, rpc: Any, settings: InvitationsSettings, now: datetime) -> int:
     """Work through one batch of one bulk invitation: two RPCs for the whole batch's eligibility,
-    then each contact checked and invited exactly as a single invitation is, in one transaction.
-    Several service instances share the work (FOR UPDATE SKIP LOCKED). Returns the items done."""
+    then each contact decided exactly as a single invitation would be (eligibility, the staff
+    member's hourly limit, the contact's cooldown) and the invitations issued together, in one
+    transaction. Several service instances share the work (FOR UPDATE SKIP LOCKED). Returns the
+    items done.
+
+    Every write is one statement for the whole batch, never executemany: psycopg sends that as a
+    pipeline with a wait per row, and under eventlet each wait yields to every other green thread,
+    which made a batch take seconds while delivery events were being handled."""
     first = session.execute(
         select(BulkInvitationItem.bulk_invitation_id)
         .where(BulkInvitationItem.status == "pending")
@@ -1014,15 +1267,16 @@ def process_bulk_invitations(session: Session, rpc: Any, settings: InvitationsSe
         return 0
     job = session.get(BulkInvitation, first)
     assert job is not None
-    items = session.scalars(
-        select(BulkInvitationItem)
-        .where(BulkInvitationItem.bulk_invitation_id == job.id, BulkInvitationItem.status == "pending")
-        .order_by(BulkInvitationItem.position)
-        .limit(settings.bulk_batch_size)
-        .with_for_update(skip_locked=True)
-    ).all()
+    ids = list(
+        session.scalars(
+            select(BulkInvitationItem.contact_id)
+            .where(BulkInvitationItem.bulk_invitation_id == job.id, BulkInvitationItem.status == "pending")
+            .order_by(BulkInvitationItem.position)
+            .limit(settings.bulk_batch_size)
+            .with_for_update(skip_locked=True)
+        )
+    )
     actor = StaffActor(organization_id=job.organization_id, staff_member_id=job.staff_member_id)
-    ids = [item.contact_id for item in items]
     facts = rpc.call(
         GET_ELIGIBILITY_FACTS_MANY,
         GetEligibilityFactsMany(
@@ -1045,35 +1299,81 @@ def process_bulk_invitations(session: Session, rpc: Any, settings: InvitationsSe
             )
         )
     )
-    budget = (
-        settings.invitations_per_staff_per_hour - _staff_sent_last_hour(session, job.staff_member_id, now)[0]
-    )
-    for item in items:
-        item.processed_at = now
-        contact = contacts.get(item.contact_id)
+    # contact id -> (status, reason), in the batch's order
+    outcome: dict[UUID, tuple[str, str | None]] = {}
+    eligible: list[ContactView] = []
+    for contact_id in ids:
+        contact = contacts.get(contact_id)
         if contact is None:
-            item.status, item.reason = "skipped", "not_found"
+            outcome[contact_id] = ("skipped", "not_found")
             continue
         single = EligibilityFacts(
             contact=contact, organization=facts.organization, staff_member=facts.staff_member
         )
-        problems = domain.eligibility_problems(single, links[item.contact_id], item.contact_id in live)
+        problems = domain.eligibility_problems(single, links[contact_id], contact_id in live)
         if problems:
-            item.status, item.reason = "skipped", ",".join(problem.code for problem in problems)
-        elif budget <= 0:
-            item.status, item.reason = "skipped", "staff_hourly_limit"
+            outcome[contact_id] = ("skipped", ",".join(problem.code for problem in problems))
         else:
-            try:
-                with session.begin_nested():
-                    invitation = _issue_invitation(
-                        session, settings, facts.organization, contact, actor, now, resend=False
-                    )
-            except RateLimited:
-                item.status, item.reason = "skipped", "cooldown"
-                continue
-            item.status, item.invitation_id = "invited", invitation.id
+            outcome[contact_id] = ("invited", None)
+            eligible.append(contact)
+    _lock_contacts(session, job.organization_id, [contact.id for contact in eligible])
+    budget = (
+        settings.invitations_per_staff_per_hour - _staff_sent_last_hour(session, job.staff_member_id, now)[0]
+    )
+    latest: dict[UUID, datetime] = {
+        contact_id: at
+        for contact_id, at in session.execute(
+            select(Invitation.contact_id, func.max(Invitation.created_at))
+            .where(
+                Invitation.organization_id == job.organization_id,
+                Invitation.contact_id.in_([contact.id for contact in eligible]),
+            )
+            .group_by(Invitation.contact_id)
+        )
+    }
+    issue: list[ContactView] = []
+    for contact in eligible:
+        if budget <= 0:
+            outcome[contact.id] = ("skipped", "staff_hourly_limit")
+        elif domain.cooldown_remaining(latest.get(contact.id), now, settings.resend_cooldown) is not None:
+            outcome[contact.id] = ("skipped", "cooldown")
+        else:
+            issue.append(contact)
             budget -= 1
-    session.flush()
+    issued = dict(
+        zip(
+            [contact.id for contact in issue],
+            _issue_invitations(session, settings, facts.organization, issue, actor, now),
+            strict=True,
+        )
+    )
+    decided = values(
+        column("contact_id", Uuid),
+        column("status", String),
+        column("reason", String),
+        column("invitation_id", Uuid),
+        name="decided",
+    ).data(
+        [
+            (contact_id, status, reason, issued.get(contact_id))
+            for contact_id, (status, reason) in outcome.items()
+        ]
+    )
+    session.execute(
+        update(BulkInvitationItem)
+        .where(
+            BulkInvitationItem.bulk_invitation_id == job.id,
+            BulkInvitationItem.contact_id == decided.c.contact_id,
+        )
+        .values(
+            status=decided.c.status,
+            reason=decided.c.reason,
+            # A column of NULLs only (a batch with nobody invited) would be text to PostgreSQL.
+            invitation_id=cast(decided.c.invitation_id, Uuid),
+            processed_at=now,
+        )
+        .execution_options(synchronize_session=False)
+    )
     pending = session.scalar(
         select(func.count()).where(
             BulkInvitationItem.bulk_invitation_id == job.id, BulkInvitationItem.status == "pending"
@@ -1082,4 +1382,4 @@ def process_bulk_invitations(session: Session, rpc: Any, settings: InvitationsSe
     if not pending:
         job.finished_at = now
     session.commit()
-    return len(items)
+    return len(ids)

@@ -27,7 +27,17 @@ class Invitation(Base):
     """One invitation email with its single-use token (stored only as SHA-256)."""
 
     __tablename__ = "invitations"
-    __table_args__ = (Index("ix_invitations_contact", "organization_id", "contact_id", "created_at"),)
+    __table_args__ = (
+        Index("ix_invitations_contact", "organization_id", "contact_id", "created_at"),
+        Index(
+            "ux_invitations_idempotency_key",
+            "organization_id",
+            "sent_by_staff_member_id",
+            "idempotency_key",
+            unique=True,
+            postgresql_where=text("idempotency_key IS NOT NULL"),
+        ),
+    )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
     organization_id: Mapped[uuid.UUID]
@@ -47,6 +57,8 @@ class Invitation(Base):
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     consumed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     accepted_account_id: Mapped[uuid.UUID | None]
+    # The key the staff member's request carried (Idempotency-Key), if any.
+    idempotency_key: Mapped[str | None] = mapped_column(String(100))
 
 
 class InvitationHistory(Base):
@@ -110,6 +122,27 @@ class PortalSession(Base):
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     end_reason: Mapped[str | None] = mapped_column(String(100))
+
+
+class ViewAsSession(Base):
+    """A staff member looking at the portal as one contact sees it: read-only, short-lived, and
+    needing no portal account (a preview before the contact accepts). Apart from `sessions`, so
+    nothing that accepts a person's session can ever be handed one of these."""
+
+    __tablename__ = "view_as_sessions"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    id_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    staff_member_id: Mapped[uuid.UUID] = mapped_column(index=True)
+    organization_id: Mapped[uuid.UUID]
+    contact_id: Mapped[uuid.UUID]
+    contact_type: Mapped[str] = mapped_column(String(20))
+    # What the banner says, as the contact was when View As began.
+    contact_name: Mapped[str] = mapped_column(String(201))
+    contact_email: Mapped[str] = mapped_column(String(254))
+    created_at: Mapped[datetime] = created_at_column()
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class PasswordResetRequest(Base):

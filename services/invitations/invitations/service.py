@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from nameko.extensions import DependencyProvider
-from nameko.rpc import rpc
 
 from invitations import handlers
 from invitations.models import outbox
@@ -15,7 +14,7 @@ from shared.contracts import invitations as i
 from shared.contracts.common import utc_now
 from shared.contracts.errors import ServiceError
 from shared.contracts.validation import parse
-from shared.messaging import ServiceRpc, event_handler, timer
+from shared.messaging import ServiceRpc, event_handler, rpc, timer
 from shared.providers import Database, HealthCheck, OutboxRelay, PasswordHashing
 
 Json = dict[str, Any]
@@ -69,6 +68,10 @@ class InvitationsService(HealthCheck):
         return handlers.list_invitations(self.db, parse(i.ListInvitations, payload)).model_dump(mode="json")
 
     @rpc(**expected)
+    def get_invitation(self, payload: Json) -> Json:
+        return handlers.get_invitation(self.db, parse(i.GetInvitation, payload)).model_dump(mode="json")
+
+    @rpc(**expected)
     def get_portal_access(self, payload: Json) -> Json:
         return handlers.get_portal_access(self.db, parse(i.GetPortalAccess, payload)).model_dump(mode="json")
 
@@ -82,6 +85,23 @@ class InvitationsService(HealthCheck):
         return handlers.get_bulk_invitation(self.db, parse(i.GetBulkInvitation, payload)).model_dump(
             mode="json"
         )
+
+    @rpc(**expected)
+    def start_view_as(self, payload: Json) -> Json:
+        cmd = parse(i.StartViewAs, payload)
+        return handlers.start_view_as(self.db, self.remote, self.settings, cmd, utc_now()).model_dump(
+            mode="json"
+        )
+
+    @rpc(**expected)
+    def check_view_as(self, payload: Json) -> Json:
+        q = parse(i.SessionRef, payload)
+        return handlers.check_view_as(self.db, q.session_id, utc_now()).model_dump(mode="json")
+
+    @rpc(**expected)
+    def end_view_as(self, payload: Json) -> Json:
+        handlers.end_view_as(self.db, parse(i.SessionRef, payload).session_id, utc_now())
+        return {}
 
     # --- the person ---
 

@@ -16,6 +16,7 @@ class InvitationsSettings(ServiceSettings):
     reset_expiry_minutes: float = Field(default=60, gt=0, le=24 * 60)
     resets_per_account_per_hour: int = Field(default=3, ge=1)
     session_lifetime_hours: float = Field(default=12, gt=0, le=24 * 30)
+    view_as_lifetime_minutes: float = Field(default=15, gt=0, le=24 * 60)
     max_failed_logins: int = Field(default=5, ge=1)
     lockout_minutes: float = Field(default=15, gt=0)
     expiry_sweep_seconds: float = Field(default=30, gt=0)
@@ -38,6 +39,10 @@ class InvitationsSettings(ServiceSettings):
     @property
     def session_lifetime(self) -> timedelta:
         return timedelta(hours=self.session_lifetime_hours)
+
+    @property
+    def view_as_lifetime(self) -> timedelta:
+        return timedelta(minutes=self.view_as_lifetime_minutes)
 
     @property
     def lockout(self) -> timedelta:

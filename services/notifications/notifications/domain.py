@@ -85,6 +85,19 @@ def retry_delay(attempts: int, base_seconds: float, cap_seconds: float, jitter: 
     return step / 2 + (step / 2) * jitter
 
 
+def claim_size(waiting: int, batch_size: int) -> int:
+    """How many due deliveries a sender claims now, with `waiting` claimed and not yet started:
+    none while more than half of `batch_size` waits, else enough to fill the batch again.
+
+    Topping the queue up each time a worker takes an email made one claim per email sent: an
+    UPDATE that walks the due index past every row the senders hold, so it cost more with each
+    sender added. Claiming in chunks makes it one per half batch; the half left still keeps every
+    worker busy while the claim runs."""
+    if waiting > batch_size // 2:
+        return 0
+    return batch_size - waiting
+
+
 def claim_is_fresh(elapsed_seconds: float, lease_seconds: float) -> bool:
     """A claimed delivery is sent only within the first half of its lease; later, another sender
     may already be about to take it, so it is given back instead."""

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from notifications import domain
 from notifications.models import Delivery, Suppression, inbox, outbox
+from shared import faults
 from shared.contracts import events as e
 from shared.contracts import notifications as n
 from shared.contracts.common import utc_now
@@ -131,6 +132,7 @@ def _queue(
         )
     record_event(session, outbox, fact)
     session.commit()
+    faults.crash_point(faults.DELIVERY_QUEUED_COMMITTED)
 
 
 # --- staff questions --------------------------------------------------------------------------

@@ -4,15 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from nameko.rpc import rpc
-
 from notifications import handlers
 from notifications.models import outbox
 from shared.contracts import events as e
 from shared.contracts import notifications as n
 from shared.contracts.errors import ServiceError
 from shared.contracts.validation import parse
-from shared.messaging import event_handler
+from shared.messaging import event_handler, rpc
 from shared.providers import Database, HealthCheck, OutboxRelay
 
 Json = dict[str, Any]
@@ -27,8 +25,13 @@ class NotificationsService(HealthCheck):
     name = "notifications"
 
     db = Database()
-    # Publishes this service's events, including those the sender writes to the same outbox.
-    relay = OutboxRelay(outbox)
+    # Publishes this service's events. The sender's results, written to the same outbox, leave
+    # through the sender's own relay; this one publishes them only if they wait 5 s or more.
+    relay = OutboxRelay(
+        outbox,
+        backup_for=(e.DeliverySucceeded.event_type, e.DeliveryFailed.event_type),
+        backup_after_seconds=5.0,
+    )
 
     @event_handler("invitations", "invitation_sent")
     def on_invitation_sent(self, payload: Json) -> None:

@@ -13,14 +13,17 @@ from typing import Any
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
+from pydantic import BaseModel
 
 from portal_gateway import errors
-from portal_gateway.api import bulk, contacts, portal_access, properties, staff
-from portal_gateway.deps import CsrfFailed, Rpc, Settings
-from portal_gateway.pages import console, portal
+from portal_gateway.api import bulk, contacts, maintenance, portal_access, properties, staff, viewings
+from portal_gateway.deps import CsrfFailed, Rpc, Settings, ViewAsReadOnly
+from portal_gateway.pages import client_property, console, portal, tenancy
 from portal_gateway.rendering import render
-from portal_gateway.security import AccessLog, BodyLimit, SecurityHeaders
+from portal_gateway.security import AccessLog, BodyGuard, SecurityHeaders
 from portal_gateway.settings import GatewaySettings
+from portal_gateway.throttle import FailureWindow, TokenGuessThrottle
+from portal_gateway.timing import ServerTiming
 from shared.contracts.common import Request as EmptyRequest
 from shared.contracts.errors import ServiceError
 from shared.health import health_method
@@ -51,26 +54,43 @@ def create_app(settings: GatewaySettings | None = None, rpc: RpcClient | None = 
     app = FastAPI(
         title="Portal access platform",
         version="0.1.0",
-        summary="Staff API: contacts, properties and leases, portal invitations and access.",
+        summary="Staff API: contacts, properties and leases, what tenants owe, maintenance requests, "
+        "viewings and offers, who sees viewing feedback, portal invitations and access.",
         lifespan=lifespan,
+        # Starlette would redirect /login/ to an absolute URL built from the Host header.
+        redirect_slashes=False,
     )
     app.state.settings = settings
     for exc_class, handler in errors.HANDLERS.items():
         app.add_exception_handler(exc_class, handler)
     app.add_exception_handler(CsrfFailed, on_csrf_failed)
+    app.add_exception_handler(ViewAsReadOnly, on_view_as_write)
 
-    api = APIRouter(prefix="/api/v1")
-    for module in (staff, contacts, properties, portal_access, bulk):
+    api = APIRouter(prefix="/api/v1", responses=errors.API_ERROR_RESPONSES)
+    for module in (staff, contacts, properties, viewings, maintenance, portal_access, bulk):
         api.include_router(module.router)
     app.include_router(api)
     app.include_router(health)
     app.include_router(portal.router)
+    app.include_router(tenancy.router)
+    app.include_router(client_property.router)
     app.include_router(console.router)
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
 
-    # Outermost first: the log sees every answer, the limit runs before anything reads a body.
-    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    # Each middleware wraps those added before it: the log sees every answer (429s included), the
+    # body guard runs before anything reads a body, the token throttle before any token is looked up.
+    app.add_middleware(
+        TokenGuessThrottle,
+        window=FailureWindow(settings.token_guess_limit, settings.token_guess_window_seconds),
+    )
+    app.add_middleware(
+        BodyGuard,
+        max_bytes=settings.max_body_bytes,
+        larger={bulk.PATH: max(bulk.MAX_BODY_BYTES, settings.max_body_bytes)},
+    )
     app.add_middleware(SecurityHeaders)
+    if settings.server_timing:
+        app.add_middleware(ServerTiming)
     app.add_middleware(AccessLog)
     return app
 
@@ -84,16 +104,44 @@ async def on_csrf_failed(request: Request, exc: Exception) -> Response:
     )
 
 
+async def on_view_as_write(request: Request, exc: Exception) -> Response:
+    return render(
+        request,
+        "error.html",
+        {
+            "status": 403,
+            "title": "Read-only while viewing as someone",
+            "message": "You are viewing the portal as someone else (View As), which is read-only: "
+            "nothing was sent or changed. End View As to return to the console.",
+            "end_view_as": True,
+        },
+        status=403,
+    )
+
+
 health = APIRouter(tags=["health"])
 
 
-@health.get("/healthz")
+class Health(BaseModel):
+    status: str
+
+
+class Readiness(BaseModel):
+    status: str
+    checks: dict[str, str]
+
+
+@health.get("/healthz", response_model=Health)
 async def healthz() -> dict[str, str]:
     """The gateway process is up."""
     return {"status": "ok"}
 
 
-@health.get("/readyz")
+@health.get(
+    "/readyz",
+    response_model=Readiness,
+    responses={503: {"model": Readiness, "description": "Not ready: `checks` says what is not ok."}},
+)
 async def readyz(rpc: Rpc, settings: Settings) -> JSONResponse:
     """The broker is reachable and every service answers (with its database) in time."""
 

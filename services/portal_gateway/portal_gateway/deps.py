@@ -9,25 +9,30 @@ import re
 from typing import Annotated, Any
 
 from fastapi import Depends, Form, Header, HTTPException, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from portal_gateway.rendering import CSRF_COOKIE, CSRF_FIELD
 from portal_gateway.settings import GatewaySettings
 from shared.contracts import contacts as c
 from shared.contracts import invitations as i
-from shared.contracts.common import StaffActor, StaffRole
+from shared.contracts.common import IdempotencyKey, StaffActor, StaffRole
 from shared.contracts.errors import InvalidCredentials, PermissionDenied
 from shared.rpc_client import RpcClient
 
 PORTAL_SESSION_COOKIE = "portal_session"
 STAFF_SESSION_COOKIE = "staff_session"
+# A staff member's View As session: apart from their own portal session, which it never touches.
+VIEW_AS_COOKIE = "view_as_session"
 _SECRET = re.compile(r"^[A-Za-z0-9_-]{16,200}$")
 
 
-def get_rpc(request: Request) -> RpcClient:
+# async although they never wait: FastAPI runs a plain `def` dependency in its thread pool, a
+# thread hop on every request for an attribute read (bench/portal_page.py, docs/performance.md).
+async def get_rpc(request: Request) -> RpcClient:
     return request.app.state.rpc  # type: ignore[no-any-return]
 
 
-def get_settings(request: Request) -> GatewaySettings:
+async def get_settings(request: Request) -> GatewaySettings:
     return request.app.state.settings  # type: ignore[no-any-return]
 
 
@@ -38,18 +43,31 @@ Settings = Annotated[GatewaySettings, Depends(get_settings)]
 # --- staff ------------------------------------------------------------------------------------
 
 
+# Declared as the API's security scheme in the OpenAPI document; checked below, not by FastAPI.
+_bearer = HTTPBearer(auto_error=False, description="An API token: `Authorization: Bearer <token>`.")
+
+
 async def staff_by_api_token(
-    rpc: Rpc, authorization: Annotated[str | None, Header()] = None
+    rpc: Rpc, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)] = None
 ) -> c.StaffPrincipal:
-    scheme, _, token = (authorization or "").partition(" ")
-    if scheme.lower() != "bearer" or not _SECRET.match(token.strip()):
+    token = credentials.credentials.strip() if credentials is not None else ""
+    if not _SECRET.match(token):
         raise HTTPException(
             401, "Send an API token: Authorization: Bearer <token>.", headers={"WWW-Authenticate": "Bearer"}
         )
-    return await rpc.call(c.AUTHENTICATE_API_TOKEN, c.AuthenticateApiToken(token=token.strip()))
+    return await rpc.call(c.AUTHENTICATE_API_TOKEN, c.AuthenticateApiToken(token=token))
 
 
 Staff = Annotated[c.StaffPrincipal, Depends(staff_by_api_token)]
+
+IdempotencyKeyHeader = Annotated[
+    IdempotencyKey | None,
+    Header(
+        alias="Idempotency-Key",
+        description="Your name for this request (8-100 of A-Z a-z 0-9 . _ : -, e.g. a UUID): the same "
+        "key again answers what the first request did.",
+    ),
+]
 
 
 def actor(staff: c.StaffPrincipal) -> StaffActor:
@@ -61,6 +79,15 @@ def require_editor(staff: c.StaffPrincipal) -> StaffActor:
     if staff.staff_member.role == StaffRole.VIEWER:
         raise PermissionDenied("Your role can read but not change anything.")
     return actor(staff)
+
+
+def require_portal_manager(staff: c.StaffPrincipal) -> StaffActor:
+    """Staff who may invite, resend and revoke: editors with the portal-access permission (the
+    invitations service checks it again)."""
+    editor = require_editor(staff)
+    if not staff.staff_member.can_manage_portal_access:
+        raise PermissionDenied("You do not have permission to manage portal access.")
+    return editor
 
 
 async def console_staff(request: Request, rpc: Rpc) -> c.StaffPrincipal | None:
@@ -79,7 +106,23 @@ ConsoleStaff = Annotated[c.StaffPrincipal | None, Depends(console_staff)]
 # --- portal users -----------------------------------------------------------------------------
 
 
+async def view_as_session(request: Request, rpc: Rpc) -> i.PortalSession | None:
+    """The portal as the contact a staff member is viewing it as, while that View As lasts."""
+    session_id = request.cookies.get(VIEW_AS_COOKIE, "")
+    if not _SECRET.match(session_id):
+        return None
+    try:
+        return await rpc.call(i.CHECK_VIEW_AS, i.SessionRef(session_id=session_id))
+    except InvalidCredentials:
+        return None
+
+
 async def portal_session(request: Request, rpc: Rpc) -> i.PortalSession | None:
+    """Who the portal pages are for: a live View As first (staff seeing it as a contact), else the
+    person signed in."""
+    viewing = await view_as_session(request, rpc)
+    if viewing is not None:
+        return viewing
     session_id = request.cookies.get(PORTAL_SESSION_COOKIE, "")
     if not _SECRET.match(session_id):
         return None
@@ -90,6 +133,20 @@ async def portal_session(request: Request, rpc: Rpc) -> i.PortalSession | None:
 
 
 PortalUser = Annotated[i.PortalSession | None, Depends(portal_session)]
+
+
+class ViewAsReadOnly(Exception):
+    """A portal write while viewing the portal as someone else."""
+
+
+async def refuse_writes_while_viewing_as(request: Request, rpc: Rpc) -> None:
+    """View As is read-only: while it lasts, every portal form post is refused, whatever other
+    session the browser also holds."""
+    if request.method not in ("GET", "HEAD", "OPTIONS") and await view_as_session(request, rpc) is not None:
+        raise ViewAsReadOnly()
+
+
+ReadOnlyWhileViewingAs = Depends(refuse_writes_while_viewing_as)
 
 
 # --- form posts -------------------------------------------------------------------------------

@@ -12,6 +12,7 @@ from typing import Any
 from fastapi import Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, Response
+from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from portal_gateway.rendering import render
@@ -47,6 +48,54 @@ STATUS_BY_ERROR: dict[type[ServiceError], int] = {
     RateLimited: 429,
     ServiceUnavailable: 503,
     ServiceTimeout: 504,
+}
+
+
+class ErrorDetail(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    code: str = Field(description="Stable, for programs: `not_found`, `invalid_input`, `rate_limited`, ...")
+    message: str = Field(description="A sentence for a person.")
+    details: dict[str, Any] | None = Field(
+        default=None,
+        description="More, by code: `errors` (each field and its problem), `reasons`, `retry_after`, ...",
+    )
+
+
+class ErrorBody(BaseModel):
+    """Every error answer of the staff API."""
+
+    model_config = ConfigDict(extra="forbid")
+    error: ErrorDetail
+
+
+def _error(description: str, headers: dict[str, str] | None = None) -> dict[str, Any]:
+    response: dict[str, Any] = {"model": ErrorBody, "description": description}
+    if headers:
+        response["headers"] = {
+            name: {"description": text, "schema": {"type": "string"}} for name, text in headers.items()
+        }
+    return response
+
+
+# What staff API operations may answer besides their success, for the OpenAPI document (the codes
+# of the table above and of the handlers below), all with the same body: every operation...
+API_ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    401: _error(
+        "`unauthenticated` or `invalid_credentials`: no valid API token.",
+        {"WWW-Authenticate": "Bearer"},
+    ),
+    403: _error("`permission_denied`: your role or permissions do not allow this."),
+    404: _error("`not_found`: no such object in your organization."),
+    422: _error("`invalid_input`: `details.errors` names each field and its problem."),
+    503: _error("`service_unavailable`: a service or the message broker cannot be reached."),
+    504: _error("`service_timeout`: a service did not answer in time."),
+}
+# ...and every operation that changes something.
+WRITE_ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    400: _error("`malformed_json`: the body is not JSON, or not UTF-8."),
+    409: _error("`conflict`, `duplicate_contact` or `not_eligible` (with every reason in `details`)."),
+    413: _error("`body_too_large`: the body is over the gateway's limit."),
+    429: _error("`rate_limited`: wait `Retry-After` seconds.", {"Retry-After": "seconds to wait"}),
 }
 
 
@@ -113,6 +162,7 @@ async def on_validation_error(request: Request, exc: Exception) -> Response:
 async def on_http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
     messages = {
+        400: "The request body is not valid JSON (or not UTF-8).",
         401: "Sign in first.",
         404: "There is nothing here.",
         405: "This method is not allowed here.",
@@ -124,9 +174,15 @@ async def on_http_error(request: Request, exc: Exception) -> Response:
         if isinstance(exc.detail, str) and exc.status_code not in messages
         else messages.get(exc.status_code, str(exc.detail))
     )
-    code = {401: "unauthenticated", 404: "not_found", 405: "method_not_allowed", 413: "body_too_large"}.get(
-        exc.status_code, "http_error"
-    )
+    if exc.status_code == 400 and not wants_json(request):  # FastAPI could not read a form
+        message = "The form could not be read. Go back, reload the page and try again."
+    code = {
+        400: "malformed_json",
+        401: "unauthenticated",
+        404: "not_found",
+        405: "method_not_allowed",
+        413: "body_too_large",
+    }.get(exc.status_code, "http_error")
     return _answer(request, exc.status_code, code, message, headers=getattr(exc, "headers", None))
 
 
@@ -137,4 +193,13 @@ HANDLERS = {
     StarletteHTTPException: on_http_error,
 }
 
-__all__ = ["HANDLERS", "STATUS_BY_ERROR", "HTMLResponse", "error_body", "status_for"]
+__all__ = [
+    "API_ERROR_RESPONSES",
+    "HANDLERS",
+    "STATUS_BY_ERROR",
+    "WRITE_ERROR_RESPONSES",
+    "ErrorBody",
+    "HTMLResponse",
+    "error_body",
+    "status_for",
+]

@@ -12,6 +12,9 @@ from fastapi.templating import Jinja2Templates
 from starlette.responses import HTMLResponse
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
+# A fresh key for each form a page shows: sent twice (a double click, a retry after a timeout),
+# the form does its work once (Idempotency-Key).
+TEMPLATES.env.globals["request_key"] = lambda: secrets.token_hex(16)
 CSRF_COOKIE = "portal_csrf"
 CSRF_FIELD = "csrf_token"
 
@@ -26,8 +29,16 @@ def _datetime(value: datetime | None) -> str:
     return value.strftime("%-d %b %Y, %H:%M UTC") if value else ""
 
 
+def money(minor: int) -> str:
+    """An amount in pence as people read it: 125050 is £1,250.50, -500 is -£5.00. One currency
+    (GBP) for now."""
+    pounds, pence = divmod(abs(minor), 100)
+    return f"{'-' if minor < 0 else ''}£{pounds:,}.{pence:02d}"
+
+
 TEMPLATES.env.filters["date"] = _date
 TEMPLATES.env.filters["datetime"] = _datetime
+TEMPLATES.env.filters["money"] = money
 
 
 def csrf_token(request: Request) -> str:

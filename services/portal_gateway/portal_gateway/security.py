@@ -1,10 +1,11 @@
-"""Middleware every request passes: a body size limit, security headers, and an access log that
-names the route, never the path a token is in."""
+"""Middleware every request passes: a guard on bodies (size, encoding, NUL), security headers, and
+an access log that names the route, never the path a token is in."""
 
 from __future__ import annotations
 
 import json
 import logging
+import re
 import time
 from typing import Any
 
@@ -22,21 +23,54 @@ CONTENT_SECURITY_POLICY = (
 )
 
 
-class BodyLimit:
-    """Refuses a body over `max_bytes` with 413 before the application sees any of it, whether
-    the client declared its length or streamed it in chunks."""
+# Bodies whose bytes must be UTF-8 (RFC 8259 for JSON; the portal's forms are sent as UTF-8).
+JSON_BODY, FORM_BODY = "json", "form"
+# NUL as JSON writes it: \u0000 after an even number (zero included) of other backslashes.
+_JSON_NUL = re.compile(rb"(?<!\\)(?:\\\\)*\\u0000")
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+
+def _text_body_kind(headers: Headers) -> str | None:
+    content_type = dict(headers).get(b"content-type", b"").split(b";")[0].strip().lower()
+    if content_type == b"application/json" or content_type.endswith(b"+json"):
+        return JSON_BODY
+    if content_type == b"application/x-www-form-urlencoded":
+        return FORM_BODY
+    return None
+
+
+def _carries_nul(data: bytes, kind: str) -> bool:
+    """NUL in text: PostgreSQL cannot store it, no person types it, so no service is asked."""
+    if b"\x00" in data:
+        return True
+    return bool(_JSON_NUL.search(data)) if kind == JSON_BODY else b"%00" in data
+
+
+class BodyGuard:
+    """What no handler should ever see, refused before it runs: a body over `max_bytes` (413),
+    whether the client declared its length or streamed it in chunks; a JSON or form body that is
+    not UTF-8 (400; Python's JSON parser would also take UTF-16 and UTF-32); NUL in the query
+    string or in a JSON or form body (422). `larger` raises the limit for the paths named, whose
+    bodies are lists by design (a bulk invitation's contact ids)."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int, larger: dict[str, int] | None = None) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.larger = larger or {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["method"] in ("GET", "HEAD", "OPTIONS"):
+        if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        if _carries_nul(scope.get("query_string", b""), FORM_BODY):
+            await self._no_nul(send, "query")
+            return
+        if scope["method"] in ("GET", "HEAD", "OPTIONS"):
+            await self.app(scope, receive, send)
+            return
+        limit = self.larger.get(scope["path"], self.max_bytes)
         declared = dict(scope["headers"]).get(b"content-length")
-        if declared is not None and (not declared.isdigit() or int(declared) > self.max_bytes):
-            await self._too_large(scope, send)
+        if declared is not None and (not declared.isdigit() or int(declared) > limit):
+            await self._too_large(send, limit)
             return
         body = bytearray()
         while True:
@@ -44,11 +78,21 @@ class BodyLimit:
             if message["type"] == "http.disconnect":
                 return
             body.extend(message.get("body", b""))
-            if len(body) > self.max_bytes:
-                await self._too_large(scope, send)
+            if len(body) > limit:
+                await self._too_large(send, limit)
                 return
             if not message.get("more_body"):
                 break
+        kind = _text_body_kind(scope["headers"])
+        if body and kind is not None:
+            try:
+                body.decode("utf-8")
+            except UnicodeDecodeError:
+                await self._refuse(send, 400, "malformed_json", "The request body is not UTF-8.")
+                return
+            if _carries_nul(bytes(body), kind):
+                await self._no_nul(send, "body")
+                return
 
         replayed = False
 
@@ -61,23 +105,32 @@ class BodyLimit:
 
         await self.app(scope, replay, send)
 
-    async def _too_large(self, scope: Scope, send: Send) -> None:
-        payload = json.dumps(
-            {
-                "error": {
-                    "code": "body_too_large",
-                    "message": f"The request body is over {self.max_bytes} bytes.",
-                }
-            }
-        ).encode()
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 413,
-                "headers": [(b"content-type", b"application/json"), (b"connection", b"close")],
-            }
-        )
-        await send({"type": "http.response.body", "body": payload})
+    async def _too_large(self, send: Send, limit: int) -> None:
+        message = f"The request body is over {limit} bytes."
+        await self._refuse(send, 413, "body_too_large", message, close=True)
+
+    async def _no_nul(self, send: Send, where: str) -> None:
+        problem = "must not contain NUL characters"
+        details = {"errors": [{"field": where, "message": problem}]}
+        await self._refuse(send, 422, "invalid_input", f"The request's text {problem}.", details)
+
+    async def _refuse(
+        self,
+        send: Send,
+        status: int,
+        code: str,
+        message: str,
+        details: dict[str, Any] | None = None,
+        close: bool = False,
+    ) -> None:
+        error: dict[str, Any] = {"code": code, "message": message}
+        if details:
+            error["details"] = details
+        headers = [(b"content-type", b"application/json")]
+        if close:  # the rest of an oversized body is not read
+            headers.append((b"connection", b"close"))
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        await send({"type": "http.response.body", "body": json.dumps({"error": error}).encode()})
 
 
 class SecurityHeaders:

@@ -16,6 +16,12 @@ class GatewaySettings(CommonSettings):
     readiness_timeout_seconds: float = Field(default=2.0, gt=0, le=30)
     # Proxies whose X-Forwarded-* headers are believed, e.g. "10.0.0.5"; none by default.
     forwarded_allow_ips: str | None = None
+    # Token guessing: a client whose invitation or reset links answer "unknown" or "cannot be used"
+    # this many times within the window gets 429 until the oldest of those leaves the window.
+    token_guess_limit: int = Field(default=20, ge=1, le=10_000)
+    token_guess_window_seconds: float = Field(default=600.0, gt=0, le=86_400)
+    # A Server-Timing header naming each RPC a request made and its duration (portal_gateway/timing.py).
+    server_timing: bool = False
 
     @model_validator(mode="after")
     def _secure_cookies_in_production(self) -> GatewaySettings:

@@ -5,13 +5,36 @@ Contacts live in the contacts service: `contact_id` columns hold its ids, with n
 
 from __future__ import annotations
 
+import enum
 import uuid
 from datetime import date, datetime
 
-from sqlalchemy import CheckConstraint, Date, DateTime, ForeignKey, Index, MetaData, String, func
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    func,
+    text,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
-from shared.contracts.common import utc_now
+from shared.contracts.common import ContactType, utc_now
+from shared.contracts.properties import (
+    InterestLevel,
+    MaintenanceCategory,
+    MaintenancePriority,
+    MaintenanceStatus,
+    OfferStatus,
+    ViewingStatus,
+    VisibilitySubject,
+)
 from shared.outbox import inbox_table, outbox_table
 
 SCHEMA = "properties"
@@ -96,6 +119,213 @@ class PropertyContact(Base):
     contact_id: Mapped[uuid.UUID] = mapped_column(primary_key=True, index=True)
     role: Mapped[str] = mapped_column(String(20), primary_key=True)
     linked_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), default=utc_now, server_default=func.now()
+    )
+
+
+class Charge(Base):
+    """Money the lease's tenants owe: rent, a deposit, a repair. In minor units (pence)."""
+
+    __tablename__ = "charges"
+    __table_args__ = (
+        CheckConstraint("amount_minor > 0", name="ck_charges_amount_positive"),
+        # The same Idempotency-Key on one lease is the same charge.
+        Index(
+            "ux_charges_lease_idempotency_key",
+            "lease_id",
+            "idempotency_key",
+            unique=True,
+            postgresql_where=text("idempotency_key IS NOT NULL"),
+        ),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    lease_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("leases.id"), index=True)
+    description: Mapped[str] = mapped_column(String(200))
+    amount_minor: Mapped[int] = mapped_column(Integer)
+    due_date: Mapped[date] = mapped_column(Date)
+    created_by_staff_member_id: Mapped[uuid.UUID] = mapped_column()
+    idempotency_key: Mapped[str | None] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), default=utc_now, server_default=func.now()
+    )
+
+
+class Payment(Base):
+    """Money received from the lease's tenants. In minor units (pence)."""
+
+    __tablename__ = "payments"
+    __table_args__ = (
+        CheckConstraint("amount_minor > 0", name="ck_payments_amount_positive"),
+        Index(
+            "ux_payments_lease_idempotency_key",
+            "lease_id",
+            "idempotency_key",
+            unique=True,
+            postgresql_where=text("idempotency_key IS NOT NULL"),
+        ),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    lease_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("leases.id"), index=True)
+    amount_minor: Mapped[int] = mapped_column(Integer)
+    paid_on: Mapped[date] = mapped_column(Date)
+    reference: Mapped[str | None] = mapped_column(String(100))
+    recorded_by_staff_member_id: Mapped[uuid.UUID] = mapped_column()
+    idempotency_key: Mapped[str | None] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), default=utc_now, server_default=func.now()
+    )
+
+
+def _one_of(column: str, values: type[enum.StrEnum]) -> str:
+    return f"{column} IN ({', '.join(repr(value.value) for value in values)})"
+
+
+class MaintenanceRequest(Base):
+    """A problem a tenant reported on a lease they are a party of; every party of the lease sees it."""
+
+    __tablename__ = "maintenance_requests"
+    __table_args__ = (
+        CheckConstraint(_one_of("status", MaintenanceStatus), name="ck_maintenance_requests_status"),
+        CheckConstraint(_one_of("category", MaintenanceCategory), name="ck_maintenance_requests_category"),
+        CheckConstraint(_one_of("priority", MaintenancePriority), name="ck_maintenance_requests_priority"),
+        Index("ix_maintenance_requests_org_created", "organization_id", "created_at"),
+        # The same portal form sent twice by one person makes one request.
+        Index(
+            "ux_maintenance_requests_idempotency_key",
+            "submitted_by_contact_id",
+            "idempotency_key",
+            unique=True,
+            postgresql_where=text("idempotency_key IS NOT NULL"),
+        ),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    organization_id: Mapped[uuid.UUID] = mapped_column()
+    lease_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("leases.id"), index=True)
+    submitted_by_contact_id: Mapped[uuid.UUID] = mapped_column()
+    category: Mapped[str] = mapped_column(String(20))
+    priority: Mapped[str] = mapped_column(String(20))
+    description: Mapped[str] = mapped_column(String(2000))
+    status: Mapped[str] = mapped_column(String(20))
+    idempotency_key: Mapped[str | None] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), default=utc_now, server_default=func.now()
+    )
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), default=utc_now, server_default=func.now()
+    )
+
+    history: Mapped[list[MaintenanceStatusChange]] = relationship(
+        order_by="(MaintenanceStatusChange.changed_at.desc(), MaintenanceStatusChange.id.desc())"
+    )
+
+
+class MaintenanceStatusChange(Base):
+    """One step of a request's history: its submission (no previous status), then each change."""
+
+    __tablename__ = "maintenance_status_changes"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    request_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("maintenance_requests.id"), index=True)
+    previous_status: Mapped[str | None] = mapped_column(String(20))
+    status: Mapped[str] = mapped_column(String(20))
+    note: Mapped[str | None] = mapped_column(String(1000))
+    changed_by_contact_id: Mapped[uuid.UUID | None] = mapped_column()
+    changed_by_staff_member_id: Mapped[uuid.UUID | None] = mapped_column()
+    changed_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), default=utc_now, server_default=func.now()
+    )
+
+
+class Viewing(Base):
+    """An applicant's viewing of a property, with what they said after it (one feedback per
+    viewing)."""
+
+    __tablename__ = "viewings"
+    __table_args__ = (
+        CheckConstraint(_one_of("status", ViewingStatus), name="ck_viewings_status"),
+        CheckConstraint(_one_of("interest_level", InterestLevel), name="ck_viewings_interest_level"),
+        Index("ix_viewings_property_scheduled", "property_id", "scheduled_at"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    organization_id: Mapped[uuid.UUID] = mapped_column()
+    property_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("properties.id"))
+    scheduled_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    applicant_name: Mapped[str] = mapped_column(String(200))
+    status: Mapped[str] = mapped_column(String(20))
+    feedback: Mapped[str | None] = mapped_column(String(2000))
+    interest_level: Mapped[str | None] = mapped_column(String(20))
+    feedback_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    feedback_by_staff_member_id: Mapped[uuid.UUID | None] = mapped_column()
+    created_by_staff_member_id: Mapped[uuid.UUID] = mapped_column()
+    created_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), default=utc_now, server_default=func.now()
+    )
+
+
+class Offer(Base):
+    """An offer made on a property, in minor units (pence)."""
+
+    __tablename__ = "offers"
+    __table_args__ = (
+        CheckConstraint("amount_minor > 0", name="ck_offers_amount_positive"),
+        CheckConstraint(_one_of("status", OfferStatus), name="ck_offers_status"),
+        Index("ix_offers_property_received", "property_id", "received_at"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    organization_id: Mapped[uuid.UUID] = mapped_column()
+    property_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("properties.id"))
+    amount_minor: Mapped[int] = mapped_column(BigInteger)
+    offerer_name: Mapped[str] = mapped_column(String(200))
+    status: Mapped[str] = mapped_column(String(20))
+    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_by_staff_member_id: Mapped[uuid.UUID] = mapped_column()
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), default=utc_now, server_default=func.now()
+    )
+
+
+class VisibilitySetting(Base):
+    """Whether contacts see a subject: for a contact type in the organization (`contact_type`), or
+    for one contact (`contact_id`). No row: the default of `domain.DEFAULT_VISIBILITY` holds."""
+
+    __tablename__ = "visibility_settings"
+    __table_args__ = (
+        CheckConstraint(_one_of("subject", VisibilitySubject), name="ck_visibility_settings_subject"),
+        CheckConstraint(_one_of("contact_type", ContactType), name="ck_visibility_settings_contact_type"),
+        CheckConstraint(
+            "(contact_type IS NULL) <> (contact_id IS NULL)", name="ck_visibility_settings_one_target"
+        ),
+        Index(
+            "ux_visibility_settings_type",
+            "organization_id",
+            "subject",
+            "contact_type",
+            unique=True,
+            postgresql_where=text("contact_type IS NOT NULL"),
+        ),
+        Index(
+            "ux_visibility_settings_contact",
+            "organization_id",
+            "subject",
+            "contact_id",
+            unique=True,
+            postgresql_where=text("contact_id IS NOT NULL"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    organization_id: Mapped[uuid.UUID] = mapped_column()
+    subject: Mapped[str] = mapped_column(String(40))
+    contact_type: Mapped[str | None] = mapped_column(String(20))
+    contact_id: Mapped[uuid.UUID | None] = mapped_column()
+    visible: Mapped[bool] = mapped_column(Boolean)
+    updated_by_staff_member_id: Mapped[uuid.UUID] = mapped_column()
+    updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), default=utc_now, server_default=func.now()
     )
 

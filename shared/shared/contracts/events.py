@@ -9,12 +9,21 @@ anything else that changes meaning is a new event name. `docs/events.md` documen
 from __future__ import annotations
 
 from datetime import datetime
-from typing import ClassVar
+from typing import Annotated, ClassVar
 from uuid import UUID, uuid4
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from shared.contracts.common import ContactType, utc_now
+from shared.contracts.common import ContactType, Locale, utc_now
+
+# Bounded as the consumers' tables are: a longer value breaks the contract and is parked at once,
+# rather than failing in a consumer's database on every retry.
+EmailText = Annotated[str, StringConstraints(max_length=254)]
+PersonName = Annotated[str, StringConstraints(max_length=201)]
+OrganizationName = Annotated[str, StringConstraints(max_length=200)]
+PlaceName = Annotated[str, StringConstraints(max_length=200)]
+Keyword = Annotated[str, StringConstraints(max_length=20)]
+StatusNoteText = Annotated[str, StringConstraints(max_length=1000)]
 
 
 class Event(BaseModel):
@@ -97,10 +106,10 @@ class InvitationSent(Event):
     invitation_id: UUID
     contact_id: UUID
     contact_type: ContactType
-    email: str
-    recipient_name: str
-    organization_name: str
-    locale: str
+    email: EmailText
+    recipient_name: PersonName
+    organization_name: OrganizationName
+    locale: Locale
     expires_at: datetime
     sent_by_staff_member_id: UUID
     is_resend: bool
@@ -170,11 +179,37 @@ class PasswordResetRequested(Event):
     source = "invitations"
     event_type = "password_reset_requested"
     account_id: UUID
-    email: str
-    recipient_name: str
-    locale: str
+    email: EmailText
+    recipient_name: PersonName
+    locale: Locale
     expires_at: datetime
     sealed_link: str
+
+
+# --- properties -------------------------------------------------------------------------------
+
+
+class MaintenanceRequestUpdated(Event):
+    """A tenant submitted a maintenance request (`previous_status` null, `status` submitted), or
+    staff changed its status (with an optional note for the tenant). `tenant_contact_ids` are the
+    lease's parties, who all see the request. Statuses: submitted, acknowledged, scheduled,
+    in_progress, completed, cancelled; categories and priorities as in the properties contract."""
+
+    source = "properties"
+    event_type = "maintenance_request_updated"
+    organization_id: UUID
+    request_id: UUID
+    lease_id: UUID
+    unit_name: PlaceName
+    property_name: PlaceName
+    tenant_contact_ids: list[UUID] = Field(max_length=20)
+    submitted_by_contact_id: UUID
+    category: Keyword
+    priority: Keyword
+    previous_status: Keyword | None
+    status: Keyword
+    note: StatusNoteText | None
+    changed_by_staff_member_id: UUID | None
 
 
 # --- notifications ----------------------------------------------------------------------------
@@ -228,6 +263,7 @@ ALL_EVENTS: tuple[type[Event], ...] = (
     AccessGranted,
     AccessRevoked,
     PasswordResetRequested,
+    MaintenanceRequestUpdated,
     DeliveryQueued,
     DeliverySucceeded,
     DeliveryFailed,

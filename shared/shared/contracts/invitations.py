@@ -12,6 +12,7 @@ from pydantic import Field, StringConstraints
 from shared.contracts.common import (
     ContactType,
     Empty,
+    IdempotencyKey,
     InvitationState,
     Page,
     Password,
@@ -43,6 +44,8 @@ class Eligibility(View):
 class SendInvitation(Request):
     actor: StaffActor
     contact_id: UUID
+    # The same key from the same staff member again returns the invitation it made, sending nothing.
+    idempotency_key: IdempotencyKey | None = None
 
 
 class RevokeAccess(Request):
@@ -83,6 +86,11 @@ class ListInvitations(Request):
     state: InvitationState | None = None
     limit: int = Field(default=50, ge=1, le=200)
     offset: int = Field(default=0, ge=0, le=1_000_000)
+
+
+class GetInvitation(Request):
+    organization_id: UUID
+    invitation_id: UUID
 
 
 class InvitationPage(Page):
@@ -209,11 +217,35 @@ class Membership(View):
     granted_at: datetime
 
 
+class ViewingAs(View):
+    """Whose view a View As session shows, and whose session it is."""
+
+    staff_member_id: UUID
+    contact_name: str
+    expires_at: datetime
+
+
 class PortalSession(View):
-    account_id: UUID
+    # None for a View As session: it belongs to a staff member, not to a portal account.
+    account_id: UUID | None
     email: str
     expires_at: datetime
     memberships: list[Membership]
+    # Set when staff view the portal as this contact: every write is refused.
+    view_as: ViewingAs | None = None
+
+
+class StartViewAs(Request):
+    """Staff open the portal as the contact sees it (whether or not the contact has an account)."""
+
+    actor: StaffActor
+    contact_id: UUID
+
+
+class ViewAsIssued(View):
+    session_id: str
+    contact_id: UUID
+    expires_at: datetime
 
 
 class RequestPasswordReset(Request):
@@ -238,6 +270,7 @@ CHECK_ELIGIBILITY = RpcMethod("invitations", "check_eligibility", CheckEligibili
 SEND_INVITATION = RpcMethod("invitations", "send_invitation", SendInvitation, InvitationView)
 RESEND_INVITATION = RpcMethod("invitations", "resend_invitation", SendInvitation, InvitationView)
 REVOKE_ACCESS = RpcMethod("invitations", "revoke_access", RevokeAccess, RevokeResult)
+GET_INVITATION = RpcMethod("invitations", "get_invitation", GetInvitation, InvitationView)
 LIST_INVITATIONS = RpcMethod("invitations", "list_invitations", ListInvitations, InvitationPage)
 GET_PORTAL_ACCESS = RpcMethod("invitations", "get_portal_access", GetPortalAccess, PortalAccessList)
 START_BULK_INVITATION = RpcMethod(
@@ -252,6 +285,10 @@ ACCEPT_INVITATION_AS_ACCOUNT = RpcMethod(
 LOGIN = RpcMethod("invitations", "login", Login, SessionIssued)
 LOGOUT = RpcMethod("invitations", "logout", SessionRef, Empty)
 CHECK_SESSION = RpcMethod("invitations", "check_session", SessionRef, PortalSession)
+START_VIEW_AS = RpcMethod("invitations", "start_view_as", StartViewAs, ViewAsIssued)
+# The portal as the View As session's contact sees it: one membership, `view_as` set.
+CHECK_VIEW_AS = RpcMethod("invitations", "check_view_as", SessionRef, PortalSession)
+END_VIEW_AS = RpcMethod("invitations", "end_view_as", SessionRef, Empty)
 REQUEST_PASSWORD_RESET = RpcMethod("invitations", "request_password_reset", RequestPasswordReset, Empty)
 OPEN_PASSWORD_RESET = RpcMethod("invitations", "open_password_reset", OpenPasswordReset, ResetLanding)
 RESET_PASSWORD = RpcMethod("invitations", "reset_password", ResetPassword, SessionIssued)

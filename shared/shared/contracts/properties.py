@@ -1,4 +1,12 @@
-"""RPC contract of the properties service: properties, units, leases and who is linked to them."""
+"""RPC contract of the properties service: properties, units, leases and who is linked to them,
+what a tenant owes on a lease (charges, payments, the statement), maintenance requests, viewings
+with their feedback and offers on a property, and who sees viewing feedback (visibility).
+
+Money is an integer number of minor units (pence): never a float. One currency (GBP) for now.
+
+Reads for the portal carry the contact the signed-in person is (from their verified membership):
+the service answers NotFound unless that contact is a party of the lease asked about (or, for a
+landlord or vendor, linked to the property asked about)."""
 
 from __future__ import annotations
 
@@ -7,9 +15,32 @@ from datetime import date, datetime
 from typing import Annotated
 from uuid import UUID
 
-from pydantic import Field, StringConstraints, model_validator
+from pydantic import AfterValidator, AwareDatetime, Field, StringConstraints, model_validator
 
-from shared.contracts.common import Page, Request, RpcMethod, ShortText, StaffActor, View
+from shared.contracts.common import (
+    ContactType,
+    IdempotencyKey,
+    Page,
+    Request,
+    RpcMethod,
+    ShortText,
+    StaffActor,
+    View,
+)
+
+CURRENCY = "GBP"
+# The largest single charge or payment: £1,000,000.00. Larger is a typing mistake, not a rent.
+MAX_AMOUNT_MINOR = 100_000_000
+AmountMinor = Annotated[
+    int,
+    Field(
+        strict=True,
+        gt=0,
+        le=MAX_AMOUNT_MINOR,
+        description="In minor units (pence): 125000 is £1,250.00. A whole number above 0.",
+    ),
+]
+PaymentReference = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
 
 CountryCode = Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}$")]
 Postcode = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=16)]
@@ -138,6 +169,10 @@ class LeaseLink(View):
     start_date: date
     end_date: date | None
     active: bool
+    # What the tenant owes on the lease today (negative: in credit), and how much of it is past
+    # its due date. See `LeaseStatement`.
+    balance_due_minor: int = 0
+    overdue_minor: int = 0
 
 
 class PropertyLink(View):
@@ -173,6 +208,466 @@ class ContactLinksMany(View):
     items: list[ContactLinks]
 
 
+# --- what a tenant owes: charges, payments, the statement ------------------------------------
+
+
+class AddCharge(Request):
+    """Staff charge the lease's tenants: rent, a deposit, a repair they are liable for."""
+
+    actor: StaffActor
+    lease_id: UUID
+    description: ShortText
+    amount_minor: AmountMinor
+    due_date: date
+    idempotency_key: IdempotencyKey | None = None
+
+
+class RecordPayment(Request):
+    """Staff record money received from the lease's tenants."""
+
+    actor: StaffActor
+    lease_id: UUID
+    amount_minor: AmountMinor
+    paid_on: date
+    reference: PaymentReference | None = None
+    idempotency_key: IdempotencyKey | None = None
+
+
+class ChargeView(View):
+    id: UUID
+    lease_id: UUID
+    description: str
+    amount_minor: int
+    due_date: date
+    created_at: datetime
+
+
+class PaymentView(View):
+    id: UUID
+    lease_id: UUID
+    amount_minor: int
+    paid_on: date
+    reference: str | None
+    created_at: datetime
+
+
+class StatementEntryKind(enum.StrEnum):
+    CHARGE = "charge"
+    PAYMENT = "payment"
+
+
+class StatementLine(View):
+    """One charge or payment, in date order, with the balance after it."""
+
+    kind: StatementEntryKind
+    id: UUID
+    # A charge's due date, a payment's date.
+    date: date
+    description: str
+    amount_minor: int
+    reference: str | None = None
+    running_balance_minor: int
+    # A charge past its due date that payments (taken oldest charge first) have not covered.
+    overdue: bool = False
+
+
+class LeaseStatement(View):
+    """A lease and what its tenants owe on it on `as_of`: total charged minus total paid is the
+    balance due (negative: in credit); payments pay the oldest charges first, so what is overdue is
+    whatever of the charges due before `as_of` they have not covered."""
+
+    lease: LeaseLink
+    as_of: date
+    currency: str = CURRENCY
+    lines: list[StatementLine]
+    total_charged_minor: int
+    total_paid_minor: int
+    balance_due_minor: int
+    overdue_minor: int
+
+
+class GetLeaseStatement(Request):
+    """Staff read a lease's statement."""
+
+    organization_id: UUID
+    lease_id: UUID
+
+
+class GetPartyLeaseStatement(Request):
+    """A portal user reads the statement of a lease they are a party of, as `contact_id` (from
+    their verified membership)."""
+
+    organization_id: UUID
+    contact_id: UUID
+    lease_id: UUID
+
+
+# --- maintenance requests ---------------------------------------------------------------------
+
+
+class MaintenanceCategory(enum.StrEnum):
+    PLUMBING = "plumbing"
+    ELECTRICAL = "electrical"
+    HEATING = "heating"
+    APPLIANCES = "appliances"
+    STRUCTURAL = "structural"
+    PESTS = "pests"
+    OTHER = "other"
+
+
+class MaintenancePriority(enum.StrEnum):
+    LOW = "low"
+    NORMAL = "normal"
+    HIGH = "high"
+    URGENT = "urgent"
+
+
+class MaintenanceStatus(enum.StrEnum):
+    """In the order a request moves through them; cancelled can come from any open status."""
+
+    SUBMITTED = "submitted"
+    ACKNOWLEDGED = "acknowledged"
+    SCHEDULED = "scheduled"
+    IN_PROGRESS = "in_progress"
+    COMPLETED = "completed"
+    CANCELLED = "cancelled"
+
+
+MAX_DESCRIPTION_LENGTH = 2000
+MAX_NOTE_LENGTH = 1000
+MaintenanceDescription = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_DESCRIPTION_LENGTH)
+]
+StatusNote = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_NOTE_LENGTH)
+]
+
+
+class CreateMaintenanceRequest(Request):
+    """A tenant reports a problem on a lease they are a party of, as `contact_id` (from their
+    verified membership)."""
+
+    organization_id: UUID
+    contact_id: UUID
+    lease_id: UUID
+    category: MaintenanceCategory
+    priority: MaintenancePriority = MaintenancePriority.NORMAL
+    description: MaintenanceDescription
+    # The form's own key: the same form sent twice (a double click) makes one request.
+    idempotency_key: IdempotencyKey | None = None
+
+
+class UpdateMaintenanceStatus(Request):
+    """Staff move a request on (forward only, or cancel it), with a note for the tenant."""
+
+    actor: StaffActor
+    request_id: UUID
+    status: MaintenanceStatus
+    note: StatusNote | None = None
+
+
+class MaintenanceStatusChange(View):
+    """One step of a request's history; the first is its submission (no previous status)."""
+
+    previous_status: MaintenanceStatus | None
+    status: MaintenanceStatus
+    note: str | None
+    # Who: the tenant who submitted it, or a staff member.
+    changed_by_contact_id: UUID | None
+    changed_by_staff_member_id: UUID | None
+    changed_at: datetime
+
+
+class MaintenanceRequestSummary(View):
+    id: UUID
+    organization_id: UUID
+    lease_id: UUID
+    unit_name: str
+    property_name: str
+    category: MaintenanceCategory
+    priority: MaintenancePriority
+    description: str
+    status: MaintenanceStatus
+    submitted_by_contact_id: UUID
+    created_at: datetime
+    updated_at: datetime
+
+
+class MaintenanceRequestView(MaintenanceRequestSummary):
+    """A request with its status history, newest first."""
+
+    history: list[MaintenanceStatusChange]
+
+
+class MaintenanceRequestPage(Page):
+    items: list[MaintenanceRequestSummary]
+
+
+class ListMaintenanceRequests(Request):
+    """Staff list the organization's requests, newest first, optionally of one lease or status."""
+
+    organization_id: UUID
+    lease_id: UUID | None = None
+    status: MaintenanceStatus | None = None
+    limit: int = Field(default=50, ge=1, le=200)
+    offset: int = Field(default=0, ge=0, le=1_000_000)
+
+
+class GetMaintenanceRequest(Request):
+    organization_id: UUID
+    request_id: UUID
+
+
+class ListPartyMaintenanceRequests(Request):
+    """A portal user lists the requests on every lease they are a party of (a co-tenant's too),
+    newest first."""
+
+    organization_id: UUID
+    contact_id: UUID
+    limit: int = Field(default=50, ge=1, le=200)
+    offset: int = Field(default=0, ge=0, le=1_000_000)
+
+
+class GetPartyMaintenanceRequest(Request):
+    organization_id: UUID
+    contact_id: UUID
+    request_id: UUID
+
+
+# --- viewings, viewing feedback and offers (Rezi) ----------------------------------------------
+
+
+class ViewingStatus(enum.StrEnum):
+    BOOKED = "booked"
+    DONE = "done"
+    CANCELLED = "cancelled"
+
+
+class InterestLevel(enum.StrEnum):
+    """How interested the applicant said they were after the viewing."""
+
+    NONE = "none"
+    LOW = "low"
+    MEDIUM = "medium"
+    HIGH = "high"
+
+
+class OfferStatus(enum.StrEnum):
+    RECEIVED = "received"
+    ACCEPTED = "accepted"
+    REJECTED = "rejected"
+    WITHDRAWN = "withdrawn"
+
+
+MAX_FEEDBACK_LENGTH = 2000
+# The largest offer: £100,000,000.00. A property costs more than a rent, so not `AmountMinor`.
+MAX_OFFER_MINOR = 10_000_000_000
+OfferAmountMinor = Annotated[
+    int,
+    Field(
+        strict=True,
+        gt=0,
+        le=MAX_OFFER_MINOR,
+        description="In minor units (pence): 32500000 is £325,000.00. A whole number above 0.",
+    ),
+]
+
+
+def _plausible_moment(value: datetime) -> datetime:
+    # Far-off years are typing mistakes, and PostgreSQL keeps dates that Python cannot read back.
+    if not 1900 <= value.year <= 2200:
+        raise ValueError("must be between the years 1900 and 2200")
+    return value
+
+
+# A moment with its UTC offset ("2026-03-14T10:30:00Z"): a viewing's time means nothing without one.
+Moment = Annotated[AwareDatetime, AfterValidator(_plausible_moment)]
+ViewingFeedbackText = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_FEEDBACK_LENGTH)
+]
+
+
+class NewViewing(Request):
+    scheduled_at: Moment
+    applicant_name: ShortText
+    status: ViewingStatus = ViewingStatus.BOOKED
+
+
+class CreateViewing(Request):
+    actor: StaffActor
+    property_id: UUID
+    viewing: NewViewing
+
+
+class RecordViewingFeedback(Request):
+    """Staff record what the applicant said after a viewing (a booked viewing is then done)."""
+
+    actor: StaffActor
+    viewing_id: UUID
+    feedback: ViewingFeedbackText
+    interest_level: InterestLevel | None = None
+
+
+class UpdateViewingStatus(Request):
+    """Staff mark a booked viewing done or cancelled."""
+
+    actor: StaffActor
+    viewing_id: UUID
+    status: ViewingStatus
+
+
+class ViewingView(View):
+    """A viewing; `feedback` and `interest_level` are None when there is none, or when the person
+    reading may not see viewing feedback."""
+
+    id: UUID
+    organization_id: UUID
+    property_id: UUID
+    scheduled_at: datetime
+    applicant_name: str
+    status: ViewingStatus
+    feedback: str | None
+    interest_level: InterestLevel | None
+    feedback_at: datetime | None
+    created_at: datetime
+
+
+class ViewingList(View):
+    items: list[ViewingView]
+
+
+class NewOffer(Request):
+    amount_minor: OfferAmountMinor
+    offerer_name: ShortText
+    received_at: Moment | None = None
+
+
+class CreateOffer(Request):
+    actor: StaffActor
+    property_id: UUID
+    offer: NewOffer
+
+
+class UpdateOfferStatus(Request):
+    actor: StaffActor
+    offer_id: UUID
+    status: OfferStatus
+
+
+class OfferView(View):
+    id: UUID
+    organization_id: UUID
+    property_id: UUID
+    amount_minor: int
+    currency: str = CURRENCY
+    offerer_name: str
+    status: OfferStatus
+    received_at: datetime
+    updated_at: datetime
+
+
+class OfferList(View):
+    items: list[OfferView]
+
+
+class ListPropertyViewings(Request):
+    """Staff list a property's viewings, newest first, with their feedback."""
+
+    organization_id: UUID
+    property_id: UUID
+
+
+class ListPropertyOffers(Request):
+    organization_id: UUID
+    property_id: UUID
+
+
+class GetContactPropertyActivity(Request):
+    """A landlord or vendor reads a property they are linked to, as `contact_id` (from their
+    verified membership): NotFound unless that contact is linked to it."""
+
+    organization_id: UUID
+    contact_id: UUID
+    property_id: UUID
+
+
+class PropertyActivity(View):
+    """What a landlord or vendor sees of their property: its viewings (with feedback only if
+    `feedback_visible`) and its offers."""
+
+    property: PropertyLink
+    feedback_visible: bool
+    viewings: list[ViewingView]
+    offers: list[OfferView]
+
+
+# --- visibility -------------------------------------------------------------------------------
+
+
+class VisibilitySubject(enum.StrEnum):
+    VIEWING_FEEDBACK = "viewing_feedback"
+
+
+class VisibilityLevel(enum.StrEnum):
+    """Where a rule in the chain comes from, most general first."""
+
+    DEFAULT = "default"
+    ORGANIZATION = "organization"
+    CONTACT = "contact"
+
+
+class SetVisibility(Request):
+    """Set whether contacts see a subject: for every contact of a type in the organization
+    (`contact_type`), or for one contact (`contact_id`), which beats its type's setting."""
+
+    actor: StaffActor
+    subject: VisibilitySubject
+    contact_type: ContactType | None = None
+    contact_id: UUID | None = None
+    visible: bool
+
+    @model_validator(mode="after")
+    def _one_target(self) -> SetVisibility:
+        if (self.contact_type is None) == (self.contact_id is None):
+            raise ValueError("give either contact_type or contact_id, not both")
+        return self
+
+
+class VisibilitySettingView(View):
+    organization_id: UUID
+    subject: VisibilitySubject
+    contact_type: ContactType | None
+    contact_id: UUID | None
+    visible: bool
+    updated_at: datetime
+
+
+class ExplainVisibility(Request):
+    """Staff ask why a contact can (or cannot) see a subject."""
+
+    organization_id: UUID
+    contact_id: UUID
+    subject: VisibilitySubject
+
+
+class VisibilityRule(View):
+    """One link of the chain: `setting` is None where that level says nothing; `decides` marks the
+    rule whose setting holds (the last one that says something)."""
+
+    level: VisibilityLevel
+    setting: bool | None
+    decides: bool
+    explanation: str
+
+
+class VisibilityExplanation(View):
+    contact_id: UUID
+    contact_type: ContactType
+    subject: VisibilitySubject
+    visible: bool
+    chain: list[VisibilityRule]
+
+
 CREATE_PROPERTY = RpcMethod("properties", "create_property", CreateProperty, PropertyView)
 ADD_UNIT = RpcMethod("properties", "add_unit", AddUnit, UnitView)
 CREATE_LEASE = RpcMethod("properties", "create_lease", CreateLease, LeaseView)
@@ -184,3 +679,41 @@ GET_CONTACT_LINKS = RpcMethod("properties", "get_contact_links", GetContactLinks
 GET_CONTACT_LINKS_MANY = RpcMethod(
     "properties", "get_contact_links_many", GetContactLinksMany, ContactLinksMany
 )
+ADD_CHARGE = RpcMethod("properties", "add_charge", AddCharge, ChargeView)
+RECORD_PAYMENT = RpcMethod("properties", "record_payment", RecordPayment, PaymentView)
+GET_LEASE_STATEMENT = RpcMethod("properties", "get_lease_statement", GetLeaseStatement, LeaseStatement)
+GET_PARTY_LEASE_STATEMENT = RpcMethod(
+    "properties", "get_party_lease_statement", GetPartyLeaseStatement, LeaseStatement
+)
+CREATE_MAINTENANCE_REQUEST = RpcMethod(
+    "properties", "create_maintenance_request", CreateMaintenanceRequest, MaintenanceRequestView
+)
+UPDATE_MAINTENANCE_STATUS = RpcMethod(
+    "properties", "update_maintenance_status", UpdateMaintenanceStatus, MaintenanceRequestView
+)
+LIST_MAINTENANCE_REQUESTS = RpcMethod(
+    "properties", "list_maintenance_requests", ListMaintenanceRequests, MaintenanceRequestPage
+)
+GET_MAINTENANCE_REQUEST = RpcMethod(
+    "properties", "get_maintenance_request", GetMaintenanceRequest, MaintenanceRequestView
+)
+LIST_PARTY_MAINTENANCE_REQUESTS = RpcMethod(
+    "properties", "list_party_maintenance_requests", ListPartyMaintenanceRequests, MaintenanceRequestPage
+)
+GET_PARTY_MAINTENANCE_REQUEST = RpcMethod(
+    "properties", "get_party_maintenance_request", GetPartyMaintenanceRequest, MaintenanceRequestView
+)
+CREATE_VIEWING = RpcMethod("properties", "create_viewing", CreateViewing, ViewingView)
+RECORD_VIEWING_FEEDBACK = RpcMethod(
+    "properties", "record_viewing_feedback", RecordViewingFeedback, ViewingView
+)
+LIST_PROPERTY_VIEWINGS = RpcMethod("properties", "list_property_viewings", ListPropertyViewings, ViewingList)
+CREATE_OFFER = RpcMethod("properties", "create_offer", CreateOffer, OfferView)
+UPDATE_OFFER_STATUS = RpcMethod("properties", "update_offer_status", UpdateOfferStatus, OfferView)
+LIST_PROPERTY_OFFERS = RpcMethod("properties", "list_property_offers", ListPropertyOffers, OfferList)
+GET_CONTACT_PROPERTY_ACTIVITY = RpcMethod(
+    "properties", "get_contact_property_activity", GetContactPropertyActivity, PropertyActivity
+)
+SET_VISIBILITY = RpcMethod("properties", "set_visibility", SetVisibility, VisibilitySettingView)
+EXPLAIN_VISIBILITY = RpcMethod("properties", "explain_visibility", ExplainVisibility, VisibilityExplanation)
+UPDATE_VIEWING_STATUS = RpcMethod("properties", "update_viewing_status", UpdateViewingStatus, ViewingView)

@@ -46,3 +46,33 @@ def test_parse_names_fields_but_never_echoes_values():
         parse(c.StaffLogin, {"email": "a@b.c", "password": "s3cret-value", "extra": "s3cret-value"})
     assert bad.value.details["errors"] == [{"field": "extra", "message": "Extra inputs are not permitted"}]
     assert "s3cret-value" not in str(bad.value.details) + bad.value.message
+
+
+def test_an_event_longer_than_its_consumers_tables_breaks_the_contract():
+    """Parked at once as invalid, instead of failing in a consumer's database on every retry."""
+    import uuid
+
+    from shared.contracts.events import InvitationSent
+
+    fields = {
+        "organization_id": uuid.uuid4(),
+        "invitation_id": uuid.uuid4(),
+        "contact_id": uuid.uuid4(),
+        "contact_type": "tenant",
+        "email": "tess@example.com",
+        "recipient_name": "Tess",
+        "organization_name": "Acme",
+        "locale": "en-GB",
+        "expires_at": "2026-12-01T00:00:00Z",
+        "sent_by_staff_member_id": uuid.uuid4(),
+        "is_resend": False,
+        "sealed_link": "x",
+    }
+    InvitationSent.model_validate(fields)
+    for field, value in (
+        ("locale", "zh-Hant-TW-x-private1"),
+        ("email", "a" * 250 + "@x.io"),
+        ("recipient_name", "N" * 202),
+    ):
+        with pytest.raises(ValidationError):
+            InvitationSent.model_validate({**fields, field: value})

@@ -37,3 +37,23 @@ def test_an_unknown_remote_error_is_a_remote_failure():
     error = from_remote("KeyError", ["x"], "'x'")
     assert isinstance(error, RemoteFailure)
     assert error.exc_type == "KeyError"
+
+
+def test_a_dead_letter_error_summary_keeps_the_reason_and_drops_the_parameters():
+    from sqlalchemy.exc import IntegrityError
+
+    from shared.messaging import error_summary
+
+    class UniqueViolation(Exception):
+        pass
+
+    error = IntegrityError(
+        "INSERT INTO deliveries (recipient) VALUES (%(recipient)s)",
+        {"recipient": "tess@example.com"},
+        UniqueViolation(
+            'duplicate key value violates unique constraint "uq"\nDETAIL: Key (recipient)=(tess@example.com)'
+        ),
+    )
+    summary = error_summary(error)
+    assert summary == 'IntegrityError: duplicate key value violates unique constraint "uq"'
+    assert "tess@example.com" not in summary

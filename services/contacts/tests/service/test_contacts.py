@@ -1,9 +1,12 @@
 """The contacts service through its nameko entrypoints, on the real PostgreSQL and RabbitMQ."""
 
+import uuid
+
 import eventlet
 import pytest
 from nameko.testing.services import entrypoint_hook
 
+from contacts.service import ContactsService
 from shared.contracts import contacts as c
 from shared.contracts.common import ContactType, StaffRole
 from shared.contracts.errors import (
@@ -14,6 +17,7 @@ from shared.contracts.errors import (
     PasswordRejected,
     PermissionDenied,
     RateLimited,
+    ServiceUnavailable,
 )
 from shared.testing.helpers import (
     ADMIN_PASSWORD,
@@ -326,3 +330,20 @@ def test_a_slow_query_in_one_worker_does_not_stall_another(call, org, infra):
     assert fast.first_name == "Tess"
     assert not slow_done_before_fast, "the second worker had to wait for the first one's query"
     assert slow.wait().first_name == "Slow"
+
+
+def test_a_service_without_its_database_answers_unavailable_and_lives_on(container_factory, settings):
+    """A database outage is the service's trouble, not the caller's: ServiceUnavailable (503 at
+    the gateway), never an internal error, and the service keeps answering."""
+    unreachable = settings.model_copy(
+        update={"database_url": "postgresql+psycopg://postgres@127.0.0.1:1/nowhere"}
+    )
+    container = container_factory(ContactsService, unreachable.nameko_config())
+    container.start()
+    call = rpc_over_broker(unreachable.nameko_config())
+
+    for _ in range(2):
+        with pytest.raises(ServiceUnavailable) as refused:
+            call(c.GET_ORGANIZATION, c.GetOrganization(organization_id=uuid.uuid4()))
+        assert "cannot reach its database" in refused.value.message
+    assert container.started  # still serving

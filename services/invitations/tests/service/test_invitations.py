@@ -232,6 +232,33 @@ def test_a_resend_inside_the_cooldown_is_refused_with_retry_after(make_platform,
     assert 0 < refused.value.retry_after <= 60
 
 
+def test_the_same_idempotency_key_again_answers_the_first_invitation_and_sends_nothing(
+    make_platform, settings
+):
+    # Inside the resend cooldown a second request without the key would be refused (429).
+    platform = make_platform(settings.model_copy(update={"resend_cooldown_seconds": 60}))
+    org = platform.new_org()
+    tenant, other = platform.tenant_with_lease(org), platform.tenant_with_lease(org)
+    request = i.SendInvitation(actor=org.actor, contact_id=tenant.id, idempotency_key="retry-after-a-504")
+
+    first = platform.invitations(i.SEND_INVITATION, request)
+    again = platform.invitations(i.SEND_INVITATION, request)
+
+    assert again.id == first.id
+    page = platform.invitations(
+        i.LIST_INVITATIONS, i.ListInvitations(organization_id=org.id, contact_id=tenant.id)
+    )
+    assert [inv.id for inv in page.items] == [first.id]
+    with pytest.raises(Conflict):
+        platform.invitations(i.SEND_INVITATION, request.model_copy(update={"contact_id": other.id}))
+    # Another key is another request: inside the cooldown, refused.
+    with pytest.raises(RateLimited):
+        platform.invitations(
+            i.RESEND_INVITATION,
+            i.SendInvitation(actor=org.actor, contact_id=tenant.id, idempotency_key="another-key-1"),
+        )
+
+
 def test_another_organizations_contact_and_invitations_are_not_found(platform, events):
     org, other = platform.new_org(), platform.new_org()
     tenant = platform.tenant_with_lease(org)
@@ -465,6 +492,73 @@ def test_a_bulk_invitation_checks_and_invites_each_contact_and_counts_the_rest(p
         platform.invitations(
             i.GET_BULK_INVITATION, i.GetBulkInvitation(organization_id=other.id, job_id=view.id)
         )
+
+
+def test_a_bulk_invitation_supersedes_live_invitations_and_sends_each_contact_a_working_link(
+    platform, events
+):
+    org = platform.new_org()
+    invited_before, fresh = platform.tenant_with_lease(org), platform.tenant_with_lease(org)
+    older, _ = send(platform, org, invited_before, events)
+
+    started = platform.invitations(
+        i.START_BULK_INVITATION,
+        i.StartBulkInvitation(actor=org.actor, contact_ids=[invited_before.id, fresh.id]),
+    )
+    view = wait_for_bulk(platform, org, started.id, lambda v: v.finished_at is not None)
+    assert (view.invited, view.skipped) == (2, 0)
+
+    page = platform.invitations(
+        i.LIST_INVITATIONS, i.ListInvitations(organization_id=org.id, contact_id=invited_before.id)
+    )
+    by_id = {inv.id: inv for inv in page.items}
+    assert [h.state for h in by_id[older.id].history] == [S.PENDING, S.SUPERSEDED]
+    [newer] = [inv for inv in page.items if inv.id != older.id]
+    assert [h.state for h in newer.history] == [S.PENDING]
+    tokens = {}
+    for _ in range(2):
+        _, payload = events.until(lambda kind, p: kind == "invitation_sent")
+        tokens[payload["contact_id"]] = unseal(platform.settings.link_sealing_key, payload["sealed_link"])
+    assert set(tokens) == {str(invited_before.id), str(fresh.id)}
+    for link in tokens.values():
+        assert accept(platform, link.rsplit("/", 1)[1]).session_id
+
+
+def test_a_bulk_invitation_skips_contacts_inside_the_cooldown_and_beyond_the_hourly_limit(
+    make_platform, settings
+):
+    platform = make_platform(
+        settings.model_copy(update={"resend_cooldown_seconds": 60, "invitations_per_staff_per_hour": 3})
+    )
+    org = platform.new_org()
+    tenants = [platform.tenant_with_lease(org) for _ in range(4)]
+    platform.invitations(i.SEND_INVITATION, i.SendInvitation(actor=org.actor, contact_id=tenants[0].id))
+
+    started = platform.invitations(
+        i.START_BULK_INVITATION, i.StartBulkInvitation(actor=org.actor, contact_ids=[t.id for t in tenants])
+    )
+    view = wait_for_bulk(platform, org, started.id, lambda v: v.finished_at is not None)
+    # One of the hour's three went to the first contact just now: it is in its cooldown, which
+    # spends nothing; the next two are invited, and the last one finds the hour's limit reached.
+    assert (view.invited, view.skipped) == (2, 2)
+    assert view.skipped_reasons == {"cooldown": 1, "staff_hourly_limit": 1}
+    access = platform.invitations(
+        i.GET_PORTAL_ACCESS, i.GetPortalAccess(organization_id=org.id, contact_ids=[t.id for t in tenants])
+    )
+    invited = {a.contact_id for a in access.items if a.status == PortalStatus.INVITED}
+    assert invited == {t.id for t in tenants[:3]}
+
+
+def test_a_bulk_invitation_in_which_nobody_can_be_invited_still_finishes_with_the_reasons(platform):
+    org, other = platform.new_org(), platform.new_org()
+    ids = [platform.contact(org).id, platform.tenant_with_lease(other).id]
+
+    started = platform.invitations(
+        i.START_BULK_INVITATION, i.StartBulkInvitation(actor=org.actor, contact_ids=ids)
+    )
+    view = wait_for_bulk(platform, org, started.id, lambda v: v.finished_at is not None)
+    assert (view.processed, view.invited, view.skipped) == (2, 0, 2)
+    assert view.skipped_reasons == {"no_active_lease": 1, "not_found": 1}
 
 
 def test_a_bulk_invitation_by_staff_without_the_permission_is_refused_at_once(platform):

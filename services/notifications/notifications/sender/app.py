@@ -1,6 +1,7 @@
 """The SMTP sender: a plain asyncio process (aiosmtplib cannot run inside eventlet workers).
 
-One claimer takes due deliveries from the database into a bounded queue; `sender_concurrency`
+One claimer takes due deliveries from the database into a bounded queue, in chunks of at least
+half `sender_batch_size` (`domain.claim_size`); `sender_concurrency`
 workers each hold one SMTP connection and send what they take from the queue, rendering each email
 just before it is sent (the link is unsealed only then, in memory). Every result is written with
 its outbox event in one transaction; an event relay publishes them.
@@ -29,6 +30,7 @@ from notifications.sender import store
 from notifications.sender.relay import EventRelay, wait_any
 from notifications.sender.smtp import Outcome, SmtpConnection
 from notifications.settings import NotificationsSettings
+from shared import faults
 from shared.contracts.common import utc_now
 from shared.contracts.notifications import DeliveryStatus
 from shared.logs import configure_logging
@@ -100,7 +102,7 @@ class Sender:
         s = self.settings
         failures = 0
         while not self._stopping.is_set():
-            room = s.sender_batch_size - queue.qsize()
+            room = domain.claim_size(queue.qsize(), s.sender_batch_size)
             if room <= 0:
                 self._room.clear()
                 await wait_any([self._room, self._stopping], s.sender_poll_seconds)
@@ -198,6 +200,7 @@ class Sender:
         code = outcome.code if outcome.code is not None else "-"
         if decision.action == domain.Action.SENT:
             log.info("delivery %s to %s: sent (%s)", job.id, job.recipient, code)
+            faults.crash_point(faults.SENDER_SMTP_ACCEPTED)
             await self._record(relay, job, lambda: store.record_sent(engine, job, outcome.reply))
         elif decision.action == domain.Action.RETRY:
             delay = domain.retry_delay(job.attempts, s.retry_base_seconds, s.retry_cap_seconds, self.jitter())

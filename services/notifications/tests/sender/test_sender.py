@@ -9,6 +9,7 @@ from collections import Counter
 
 from devtools.smtp_sink import SmtpSink
 from notifications.domain import SUPPRESSED_REASON
+from notifications.sender import store
 from shared.testing.helpers import random_email, random_suffix
 
 
@@ -186,6 +187,30 @@ def test_thirty_emails_from_two_senders_arrive_exactly_once(
     assert set(by_message_id.values()) == {1}
     assert set(by_message_id) == {f"<{row.id}@portal.localhost>" for row in rows}
     assert all(deliveries.get(row.id).attempts == 1 for row in rows)
+
+
+def test_a_backlog_is_claimed_in_chunks_not_once_per_email(
+    make_settings, sink, deliveries, running_sender, invitation_sent, wait_until, monkeypatch
+):
+    batch = random_suffix()
+    rows = [deliveries.queue(invitation_sent(email=f"chunk-{batch}-{n}@example.com")) for n in range(60)]
+    settings = make_settings(sink.smtp_port, sender_concurrency=4, sender_batch_size=20)
+    claimed: list[int] = []
+    claim = store.claim
+
+    async def counting_claim(engine, limit, lease_seconds):
+        jobs = await claim(engine, limit, lease_seconds)
+        if jobs:
+            claimed.append(len(jobs))
+        return jobs
+
+    monkeypatch.setattr(store, "claim", counting_claim)
+    with running_sender(settings):
+        wait_until(lambda: all(deliveries.get(row.id).status == "sent" for row in rows), what="all 60 sent")
+
+    # 20 first, then at least 10 at a time: 5 claims (one claim per email taken made about 40).
+    assert sum(claimed) >= 60
+    assert len(claimed) <= 6, claimed
 
 
 def test_a_delivery_claimed_by_a_crashed_sender_is_taken_over_and_sent(

@@ -2,13 +2,16 @@
 
 import json
 import uuid
+from datetime import timedelta
 
 from nameko.standalone.events import event_dispatcher
 from nameko.testing.services import entrypoint_hook, entrypoint_waiter
-from sqlalchemy import text
+from sqlalchemy import func, select, text
 
 from notifications.domain import SUPPRESSED_REASON
+from notifications.models import outbox
 from shared.contracts import notifications as n
+from shared.outbox import relay_batch
 from shared.testing.helpers import hook_caller, random_email
 
 
@@ -151,3 +154,36 @@ def test_list_deliveries_shows_only_the_callers_organization_newest_first(notifi
         n.LIST_DELIVERIES, n.ListDeliveries(organization_id=ours, subject_id=other.event.invitation_id)
     )
     assert (none.total, none.items) == (0, [])
+
+
+def test_the_services_relay_leaves_the_senders_results_to_the_sender_for_a_while(infra):
+    """The sender's results are published by the sender's relay; the service's relay takes them
+    only once they have waited (a sender cut off from the broker), never at once."""
+    fresh, waited, own = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+    with infra.engine.begin() as conn:
+        for event_id, event_type, age in (
+            (fresh, "delivery_succeeded", 0),
+            (waited, "delivery_failed", 10),
+            (own, "delivery_queued", 0),
+        ):
+            conn.execute(
+                outbox.insert().values(
+                    event_id=event_id,
+                    source="notifications",
+                    event_type=event_type,
+                    payload={},
+                    created_at=func.now() - timedelta(seconds=age),
+                )
+            )
+    published = []
+    senders = ("delivery_succeeded", "delivery_failed")
+
+    relay_batch(infra.engine, outbox, lambda row: published.append(row.event_id), 10_000, senders, 5.0)
+
+    assert fresh not in published
+    assert {waited, own} <= set(published)
+    with infra.engine.connect() as conn:
+        unpublished = (
+            conn.execute(select(outbox.c.event_id).where(outbox.c.published_at.is_(None))).scalars().all()
+        )
+    assert fresh in unpublished and waited not in unpublished

@@ -71,6 +71,15 @@ def test_suppressing_codes():
     assert [c for c in (250, 451, 550, 551, 552, 553, 554) if domain.suppresses(c)] == [550, 551, 553]
 
 
+def test_the_queue_is_topped_up_in_chunks_once_half_the_batch_has_gone():
+    assert domain.claim_size(0, 20) == 20
+    assert domain.claim_size(19, 20) == 0
+    assert domain.claim_size(11, 20) == 0
+    assert domain.claim_size(10, 20) == 10
+    assert domain.claim_size(3, 20) == 17
+    assert (domain.claim_size(0, 1), domain.claim_size(1, 1)) == (1, 0)
+
+
 def test_a_claim_is_used_only_in_the_first_half_of_its_lease():
     assert domain.claim_is_fresh(0, 120)
     assert domain.claim_is_fresh(59.9, 120)

@@ -7,7 +7,8 @@ from uuid import UUID
 from fastapi import APIRouter, Response
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from portal_gateway.deps import Rpc, Staff, actor
+from portal_gateway.deps import Rpc, Staff, require_portal_manager
+from portal_gateway.errors import WRITE_ERROR_RESPONSES
 from shared.contracts import contacts as c
 from shared.contracts import invitations as i
 from shared.contracts.common import ContactType
@@ -16,6 +17,10 @@ from shared.contracts.errors import InvalidInput
 
 router = APIRouter(prefix="/portal-invitations/bulk", tags=["portal access"])
 MAX_CONTACTS = 10_000
+PATH = "/api/v1/portal-invitations/bulk"
+# 10,000 ids as JSON strings (38 bytes and a separator each), with room to spare: the general body
+# limit would cut a list at about 1,600 ids.
+MAX_BODY_BYTES = 512 * 1024
 PAGE = 200
 
 
@@ -55,17 +60,18 @@ async def _matching_contacts(rpc: Rpc, organization_id: UUID, body: BulkRequest)
             return ids
 
 
-@router.post("", response_model=i.BulkInvitationView, status_code=202)
+@router.post("", response_model=i.BulkInvitationView, status_code=202, responses=WRITE_ERROR_RESPONSES)
 async def start(body: BulkRequest, staff: Staff, rpc: Rpc, response: Response) -> i.BulkInvitationView:
     """Check and invite every contact given (or matching the filter), each exactly like Send Portal
     Invitation; contacts that cannot be invited are skipped with their reasons. Answers at once;
     follow the progress at the Location given."""
+    manager = require_portal_manager(staff)
     ids = body.contact_ids or await _matching_contacts(rpc, staff.organization.id, body)
     if not ids:
         raise InvalidInput(
             "No contact matches the filter.", {"errors": [{"field": "body", "message": "no contacts"}]}
         )
-    job = await rpc.call(i.START_BULK_INVITATION, i.StartBulkInvitation(actor=actor(staff), contact_ids=ids))
+    job = await rpc.call(i.START_BULK_INVITATION, i.StartBulkInvitation(actor=manager, contact_ids=ids))
     response.headers["Location"] = f"/api/v1/portal-invitations/bulk/{job.id}"
     return job
 

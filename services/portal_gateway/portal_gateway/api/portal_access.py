@@ -3,13 +3,16 @@ access toggle), and their delivery results."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Annotated
 from uuid import UUID
 
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict
 
-from portal_gateway.deps import Rpc, Staff, actor
+from portal_gateway.deps import IdempotencyKeyHeader, Rpc, Staff, actor, require_portal_manager
+from portal_gateway.errors import WRITE_ERROR_RESPONSES
+from shared.contracts import contacts as c
 from shared.contracts import invitations as i
 from shared.contracts import notifications as n
 from shared.contracts.common import InvitationState
@@ -29,36 +32,68 @@ async def check_eligibility(contact_id: UUID, staff: Staff, rpc: Rpc) -> i.Eligi
     return await rpc.call(i.CHECK_ELIGIBILITY, i.CheckEligibility(actor=actor(staff), contact_id=contact_id))
 
 
-@router.post("/contacts/{contact_id}/portal-invitations", response_model=i.InvitationView, status_code=201)
-async def send_invitation(contact_id: UUID, staff: Staff, rpc: Rpc) -> i.InvitationView:
-    """Send Portal Invitation. 409 `not_eligible` lists every reason; 429 with Retry-After inside
-    the resend cooldown. Any older invitation of the contact is superseded."""
-    return await rpc.call(i.SEND_INVITATION, i.SendInvitation(actor=actor(staff), contact_id=contact_id))
+@router.post(
+    "/contacts/{contact_id}/portal-invitations",
+    response_model=i.InvitationView,
+    status_code=201,
+    responses=WRITE_ERROR_RESPONSES,
+)
+async def send_invitation(
+    contact_id: UUID, staff: Staff, rpc: Rpc, idempotency_key: IdempotencyKeyHeader = None
+) -> i.InvitationView:
+    """Send Portal Invitation. 403 without the portal-access permission; 409 `not_eligible` lists
+    every reason; 429 with Retry-After inside the resend cooldown. Any older invitation of the
+    contact is superseded. Sent again with the same `Idempotency-Key` (after a timeout, say), it
+    answers the invitation the first request made and sends nothing."""
+    return await rpc.call(
+        i.SEND_INVITATION,
+        i.SendInvitation(
+            actor=require_portal_manager(staff), contact_id=contact_id, idempotency_key=idempotency_key
+        ),
+    )
 
 
 @router.post(
-    "/contacts/{contact_id}/portal-invitations/resend", response_model=i.InvitationView, status_code=201
+    "/contacts/{contact_id}/portal-invitations/resend",
+    response_model=i.InvitationView,
+    status_code=201,
+    responses=WRITE_ERROR_RESPONSES,
 )
-async def resend_invitation(contact_id: UUID, staff: Staff, rpc: Rpc) -> i.InvitationView:
-    return await rpc.call(i.RESEND_INVITATION, i.SendInvitation(actor=actor(staff), contact_id=contact_id))
+async def resend_invitation(
+    contact_id: UUID, staff: Staff, rpc: Rpc, idempotency_key: IdempotencyKeyHeader = None
+) -> i.InvitationView:
+    """Resend: a new invitation (and link) superseding the live one; `Idempotency-Key` as above."""
+    return await rpc.call(
+        i.RESEND_INVITATION,
+        i.SendInvitation(
+            actor=require_portal_manager(staff), contact_id=contact_id, idempotency_key=idempotency_key
+        ),
+    )
 
 
-@router.post("/contacts/{contact_id}/portal-access/revoke", response_model=i.RevokeResult)
+@router.post(
+    "/contacts/{contact_id}/portal-access/revoke",
+    response_model=i.RevokeResult,
+    responses=WRITE_ERROR_RESPONSES,
+)
 async def revoke_access(
     contact_id: UUID, staff: Staff, rpc: Rpc, body: Revocation | None = None
 ) -> i.RevokeResult:
     """Turn access off: live invitations, the access grant and the person's sessions end at once."""
     reason = (body or Revocation()).reason
     return await rpc.call(
-        i.REVOKE_ACCESS, i.RevokeAccess(actor=actor(staff), contact_id=contact_id, reason=reason)
+        i.REVOKE_ACCESS,
+        i.RevokeAccess(actor=require_portal_manager(staff), contact_id=contact_id, reason=reason),
     )
 
 
 @router.get("/contacts/{contact_id}/portal-access", response_model=i.PortalAccessView)
 async def portal_access(contact_id: UUID, staff: Staff, rpc: Rpc) -> i.PortalAccessView:
-    answer = await rpc.call(
-        i.GET_PORTAL_ACCESS,
-        i.GetPortalAccess(organization_id=staff.organization.id, contact_ids=[contact_id]),
+    """404 for a contact the organization does not have, like every other contact route."""
+    org_id = staff.organization.id
+    _, answer = await asyncio.gather(
+        rpc.call(c.GET_CONTACT, c.GetContact(organization_id=org_id, contact_id=contact_id)),
+        rpc.call(i.GET_PORTAL_ACCESS, i.GetPortalAccess(organization_id=org_id, contact_ids=[contact_id])),
     )
     return answer.items[0]
 
@@ -71,7 +106,9 @@ async def contact_invitations(
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
 ) -> i.InvitationPage:
-    """The contact's invitations, newest first, each with its state history."""
+    """The contact's invitations, newest first, each with its state history. Another
+    organization's contact is 404, like every object that is not the caller's."""
+    await rpc.call(c.GET_CONTACT, c.GetContact(organization_id=staff.organization.id, contact_id=contact_id))
     return await rpc.call(
         i.LIST_INVITATIONS,
         i.ListInvitations(
@@ -97,6 +134,9 @@ async def list_invitations(
 @router.get("/invitations/{invitation_id}/deliveries", response_model=n.DeliveryPage)
 async def invitation_deliveries(invitation_id: UUID, staff: Staff, rpc: Rpc) -> n.DeliveryPage:
     """The emails of an invitation and what the mail server answered."""
+    await rpc.call(
+        i.GET_INVITATION, i.GetInvitation(organization_id=staff.organization.id, invitation_id=invitation_id)
+    )
     return await rpc.call(
         n.LIST_DELIVERIES, n.ListDeliveries(organization_id=staff.organization.id, subject_id=invitation_id)
     )

@@ -1,4 +1,5 @@
-"""/api/v1/properties and /api/v1/leases."""
+"""/api/v1/properties and /api/v1/leases, with what the tenants of a lease owe (charges, payments,
+the statement)."""
 
 from __future__ import annotations
 
@@ -9,9 +10,12 @@ from uuid import UUID
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict, Field
 
-from portal_gateway.deps import Rpc, Staff, require_editor
+from portal_gateway.api import bodies
+from portal_gateway.deps import IdempotencyKeyHeader, Rpc, Staff, require_editor
+from portal_gateway.errors import WRITE_ERROR_RESPONSES
 from shared.contracts import properties as p
 from shared.contracts.common import ShortText
+from shared.contracts.validation import parse
 
 router = APIRouter(tags=["properties"])
 
@@ -40,8 +44,22 @@ class LeaseEnd(BaseModel):
     end_date: date
 
 
-@router.post("/properties", response_model=p.PropertyView, status_code=201)
-async def create_property(body: p.NewProperty, staff: Staff, rpc: Rpc) -> p.PropertyView:
+class NewCharge(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    description: ShortText
+    amount_minor: p.AmountMinor
+    due_date: date
+
+
+class NewPayment(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    amount_minor: p.AmountMinor
+    paid_on: date
+    reference: p.PaymentReference | None = None
+
+
+@router.post("/properties", response_model=p.PropertyView, status_code=201, responses=WRITE_ERROR_RESPONSES)
+async def create_property(body: bodies.NewProperty, staff: Staff, rpc: Rpc) -> p.PropertyView:
     return await rpc.call(p.CREATE_PROPERTY, p.CreateProperty(actor=require_editor(staff), property=body))
 
 
@@ -64,14 +82,21 @@ async def get_property(property_id: UUID, staff: Staff, rpc: Rpc) -> p.PropertyV
     )
 
 
-@router.post("/properties/{property_id}/units", response_model=p.UnitView, status_code=201)
+@router.post(
+    "/properties/{property_id}/units",
+    response_model=p.UnitView,
+    status_code=201,
+    responses=WRITE_ERROR_RESPONSES,
+)
 async def add_unit(property_id: UUID, body: NewUnit, staff: Staff, rpc: Rpc) -> p.UnitView:
     return await rpc.call(
         p.ADD_UNIT, p.AddUnit(actor=require_editor(staff), property_id=property_id, name=body.name)
     )
 
 
-@router.post("/properties/{property_id}/contacts", response_model=p.PropertyView)
+@router.post(
+    "/properties/{property_id}/contacts", response_model=p.PropertyView, responses=WRITE_ERROR_RESPONSES
+)
 async def link_contact(property_id: UUID, body: PropertyContact, staff: Staff, rpc: Rpc) -> p.PropertyView:
     """Link a landlord or vendor to the property (idempotent)."""
     return await rpc.call(
@@ -82,13 +107,70 @@ async def link_contact(property_id: UUID, body: PropertyContact, staff: Staff, r
     )
 
 
-@router.post("/leases", response_model=p.LeaseView, status_code=201)
+@router.post("/leases", response_model=p.LeaseView, status_code=201, responses=WRITE_ERROR_RESPONSES)
 async def create_lease(body: NewLease, staff: Staff, rpc: Rpc) -> p.LeaseView:
-    return await rpc.call(p.CREATE_LEASE, p.CreateLease(actor=require_editor(staff), **body.model_dump()))
+    """A lease of one unit to one or more tenants (each once), ending on or after it starts."""
+    # The contract checks what the body's shape cannot say (dates in order, no tenant twice): 422.
+    command = parse(p.CreateLease, {"actor": require_editor(staff), **body.model_dump()})
+    return await rpc.call(p.CREATE_LEASE, command)
 
 
-@router.post("/leases/{lease_id}/end", response_model=p.LeaseView)
+@router.post("/leases/{lease_id}/end", response_model=p.LeaseView, responses=WRITE_ERROR_RESPONSES)
 async def end_lease(lease_id: UUID, body: LeaseEnd, staff: Staff, rpc: Rpc) -> p.LeaseView:
     return await rpc.call(
         p.END_LEASE, p.EndLease(actor=require_editor(staff), lease_id=lease_id, end_date=body.end_date)
+    )
+
+
+@router.post(
+    "/leases/{lease_id}/charges",
+    response_model=p.ChargeView,
+    status_code=201,
+    responses=WRITE_ERROR_RESPONSES,
+)
+async def add_charge(
+    lease_id: UUID, body: NewCharge, staff: Staff, rpc: Rpc, idempotency_key: IdempotencyKeyHeader = None
+) -> p.ChargeView:
+    """Charge the lease's tenants `amount_minor` pence, due on `due_date` (an ended lease too: a
+    final bill). Sent again with the same `Idempotency-Key`, it answers the charge the first request
+    made (409 if that key made a different charge on this lease)."""
+    return await rpc.call(
+        p.ADD_CHARGE,
+        p.AddCharge(
+            actor=require_editor(staff),
+            lease_id=lease_id,
+            idempotency_key=idempotency_key,
+            **body.model_dump(),
+        ),
+    )
+
+
+@router.post(
+    "/leases/{lease_id}/payments",
+    response_model=p.PaymentView,
+    status_code=201,
+    responses=WRITE_ERROR_RESPONSES,
+)
+async def record_payment(
+    lease_id: UUID, body: NewPayment, staff: Staff, rpc: Rpc, idempotency_key: IdempotencyKeyHeader = None
+) -> p.PaymentView:
+    """Record `amount_minor` pence received from the lease's tenants on `paid_on` (not a future
+    date: 422). `Idempotency-Key` as for charges."""
+    return await rpc.call(
+        p.RECORD_PAYMENT,
+        p.RecordPayment(
+            actor=require_editor(staff),
+            lease_id=lease_id,
+            idempotency_key=idempotency_key,
+            **body.model_dump(),
+        ),
+    )
+
+
+@router.get("/leases/{lease_id}/statement", response_model=p.LeaseStatement)
+async def lease_statement(lease_id: UUID, staff: Staff, rpc: Rpc) -> p.LeaseStatement:
+    """Every charge and payment in date order with the running balance, the balance due (negative:
+    in credit) and what is overdue (payments pay the oldest charges first)."""
+    return await rpc.call(
+        p.GET_LEASE_STATEMENT, p.GetLeaseStatement(organization_id=staff.organization.id, lease_id=lease_id)
     )

@@ -5,7 +5,8 @@ from __future__ import annotations
 from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict
 
-from portal_gateway.deps import Rpc, Staff, actor
+from portal_gateway.deps import Rpc, Staff, require_editor
+from portal_gateway.errors import WRITE_ERROR_RESPONSES
 from shared.contracts import contacts as c
 from shared.contracts.common import Email, Name, Password, StaffRole
 
@@ -26,8 +27,9 @@ async def me(staff: Staff) -> c.StaffPrincipal:
     return staff
 
 
-@router.post("/staff", response_model=c.StaffMemberView, status_code=201)
+@router.post("/staff", response_model=c.StaffMemberView, status_code=201, responses=WRITE_ERROR_RESPONSES)
 async def add_staff_member(body: NewStaffMember, staff: Staff, rpc: Rpc) -> c.StaffMemberView:
     return await rpc.call(
-        c.CREATE_STAFF_MEMBER, c.CreateStaffMember(actor=actor(staff), **body.model_dump(exclude_unset=True))
+        c.CREATE_STAFF_MEMBER,
+        c.CreateStaffMember(actor=require_editor(staff), **body.model_dump(exclude_unset=True)),
     )

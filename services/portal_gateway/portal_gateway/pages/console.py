@@ -1,8 +1,9 @@
 """The staff console: sign in, contacts by type with their portal status, and the row actions
-Send Portal Invitation, Resend and Revoke access (Relet's Contacts > Tenants > Actions)."""
+Send Portal Invitation, Resend, Revoke access and View As (Relet's Contacts > Tenants > Actions)."""
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any
 from urllib.parse import urlencode
 from uuid import UUID
@@ -10,11 +11,20 @@ from uuid import UUID
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
-from portal_gateway.deps import STAFF_SESSION_COOKIE, ConsoleStaff, Csrf, Rpc, Settings, actor, session_cookie
+from portal_gateway.deps import (
+    STAFF_SESSION_COOKIE,
+    VIEW_AS_COOKIE,
+    ConsoleStaff,
+    Csrf,
+    Rpc,
+    Settings,
+    actor,
+    session_cookie,
+)
 from portal_gateway.rendering import render
 from shared.contracts import contacts as c
 from shared.contracts import invitations as i
-from shared.contracts.common import ContactType
+from shared.contracts.common import ContactType, utc_now
 from shared.contracts.errors import (
     InvalidCredentials,
     InvalidInput,
@@ -23,6 +33,9 @@ from shared.contracts.errors import (
     RateLimited,
 )
 from shared.contracts.validation import parse
+
+# What `request_key()` puts in a console form (portal_gateway/rendering.py).
+_REQUEST_KEY = re.compile(r"^[0-9a-f]{32}$")
 
 router = APIRouter(prefix="/console", include_in_schema=False)
 
@@ -137,8 +150,9 @@ async def contacts_page(
             c.GET_CONTACT, c.GetContact(organization_id=org_id, contact_id=contact)
         )
     notice_text = None
-    if subject is not None and notice in ("sent", "resent", "revoked"):
+    if subject is not None and notice in ("sent", "resent", "revoked", "view_as_ended"):
         notice_text = {
+            "view_as_ended": f"You are no longer viewing the portal as {subject.display_name}.",
             "sent": f"Portal invitation sent to {subject.display_name} ({subject.email}).",
             "resent": f"A new invitation was sent to {subject.display_name}; the older link no longer works.",
             "revoked": f"Portal access of {subject.display_name} is revoked; their sessions have ended.",
@@ -180,7 +194,12 @@ async def contacts_page(
 
 @router.post("/contacts/{contact_id}/portal-access", dependencies=[Csrf])
 async def portal_access_action(
-    contact_id: UUID, rpc: Rpc, staff: ConsoleStaff, action: FormText, type: FormText = "tenant"
+    contact_id: UUID,
+    rpc: Rpc,
+    staff: ConsoleStaff,
+    action: FormText,
+    type: FormText = "tenant",
+    request_key: FormText = "",
 ) -> Response:
     if staff is None:
         return _to_login()
@@ -193,7 +212,10 @@ async def portal_access_action(
             back["notice"] = "revoked"
         else:
             method = i.SEND_INVITATION if action == "send" else i.RESEND_INVITATION
-            await rpc.call(method, i.SendInvitation(actor=actor(staff), contact_id=contact_id))
+            key = request_key if _REQUEST_KEY.match(request_key) else None
+            await rpc.call(
+                method, i.SendInvitation(actor=actor(staff), contact_id=contact_id, idempotency_key=key)
+            )
             back["notice"] = "sent" if action == "send" else "resent"
     except NotEligible:
         back["problem"] = "not_eligible"
@@ -202,3 +224,52 @@ async def portal_access_action(
     except PermissionDenied:
         back["problem"] = "not_permitted"
     return RedirectResponse(f"/console/contacts?{urlencode(back)}", status_code=303)
+
+
+# --- View As ----------------------------------------------------------------------------------
+
+_SECRET = re.compile(r"^[A-Za-z0-9_-]{16,200}$")
+
+
+@router.post("/contacts/{contact_id}/view-as", dependencies=[Csrf])
+async def view_as(
+    request: Request, contact_id: UUID, rpc: Rpc, staff: ConsoleStaff, settings: Settings
+) -> Response:
+    """Open the portal as the contact sees it, read-only, for a while (audited by the invitations
+    service). Another organization's contact is NotFound (404). The staff member's own portal
+    session, if any, stays as it was: View As has a cookie of its own."""
+    if staff is None:
+        return _to_login()
+    issued = await rpc.call(i.START_VIEW_AS, i.StartViewAs(actor=actor(staff), contact_id=contact_id))
+    earlier = request.cookies.get(VIEW_AS_COOKIE, "")
+    if _SECRET.match(earlier):  # the View As this one replaces ends now, not when it expires
+        await rpc.call(i.END_VIEW_AS, i.SessionRef(session_id=earlier))
+    response = RedirectResponse("/portal", status_code=303)
+    max_age = max(1, int((issued.expires_at - utc_now()).total_seconds()))
+    session_cookie(response, VIEW_AS_COOKIE, issued.session_id, settings, max_age)
+    return response
+
+
+@router.post("/view-as/end", dependencies=[Csrf])
+async def end_view_as(request: Request, rpc: Rpc) -> Response:
+    """End View As and return to the contact in the console."""
+    session_id = request.cookies.get(VIEW_AS_COOKIE, "")
+    back = "/console/contacts"
+    if _SECRET.match(session_id):
+        ref = i.SessionRef(session_id=session_id)
+        try:
+            viewing = await rpc.call(i.CHECK_VIEW_AS, ref)
+        except InvalidCredentials:
+            viewing = None  # over already: only the cookie is left to delete
+        if viewing is not None:
+            await rpc.call(i.END_VIEW_AS, ref)
+            [membership] = viewing.memberships
+            query = {
+                "type": membership.contact_type.value,
+                "contact": str(membership.contact_id),
+                "notice": "view_as_ended",
+            }
+            back = f"/console/contacts?{urlencode(query)}"
+    response = RedirectResponse(back, status_code=303)
+    response.delete_cookie(VIEW_AS_COOKIE, path="/")
+    return response

@@ -5,13 +5,26 @@ from __future__ import annotations
 
 import asyncio
 import re
+import time
+from collections import OrderedDict
+from dataclasses import dataclass
 from typing import Annotated, Any
 from uuid import UUID
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
-from portal_gateway.deps import PORTAL_SESSION_COOKIE, Csrf, PortalUser, Rpc, Settings, session_cookie
+from portal_gateway.deps import (
+    PORTAL_SESSION_COOKIE,
+    VIEW_AS_COOKIE,
+    Csrf,
+    PortalUser,
+    ReadOnlyWhileViewingAs,
+    Rpc,
+    Settings,
+    portal_session,
+    session_cookie,
+)
 from portal_gateway.rendering import render
 from shared.contracts import contacts as c
 from shared.contracts import invitations as i
@@ -26,8 +39,10 @@ from shared.contracts.errors import (
     TokenNotUsable,
 )
 from shared.contracts.validation import parse
+from shared.tokens import digest
 
-router = APIRouter(include_in_schema=False)
+# While a staff member views the portal as someone (View As), every form post here is refused.
+router = APIRouter(include_in_schema=False, dependencies=[ReadOnlyWhileViewingAs])
 
 # A page whose URL holds a secret must not hand it on in a Referer header.
 TOKEN_PAGE = {"Referrer-Policy": "no-referrer"}
@@ -225,31 +240,155 @@ async def reset_password(
 # --- the portal -------------------------------------------------------------------------------
 
 
-@router.get("/portal")
-async def portal_home(request: Request, rpc: Rpc, user: PortalUser, m: UUID | None = None) -> Response:
-    """What the person is linked to, for the membership they chose (the first by default)."""
-    if user is None:
-        return RedirectResponse("/login", status_code=303)
-    membership = next((x for x in user.memberships if x.grant_id == m), None) or (
+@dataclass(frozen=True)
+class _PageKeys:
+    """What the portal page reads for one membership: the only input of its three service calls."""
+
+    grant_id: UUID
+    organization_id: UUID
+    contact_id: UUID
+    organization_ids: frozenset[UUID]
+
+
+class _LastViews:
+    """The page each recent session last saw (by the session id's digest, at most `size` of them),
+    so its next visit can ask the services for it while the session itself is being checked."""
+
+    def __init__(self, size: int = 10_000) -> None:
+        self.size = size
+        self._views: OrderedDict[str, _PageKeys] = OrderedDict()
+
+    def get(self, key: str) -> _PageKeys | None:
+        return self._views.get(key)
+
+    def remember(self, key: str, keys: _PageKeys) -> None:
+        self._views[key] = keys
+        self._views.move_to_end(key)
+        while len(self._views) > self.size:
+            self._views.popitem(last=False)
+
+    def forget(self, key: str) -> None:
+        self._views.pop(key, None)
+
+
+_last_views = _LastViews()
+
+
+class _Organizations:
+    """Organizations asked for lately, kept `ttl` seconds: the page shows only their names, which
+    rarely change, and asking contacts for them on every view was a quarter of the page's work."""
+
+    def __init__(self, ttl: float = 30.0, size: int = 10_000) -> None:
+        self.ttl = ttl
+        self.size = size
+        self._kept: OrderedDict[UUID, tuple[float, c.OrganizationView]] = OrderedDict()
+
+    def get(self, organization_id: UUID) -> c.OrganizationView | None:
+        kept = self._kept.get(organization_id)
+        return kept[1] if kept is not None and time.monotonic() - kept[0] < self.ttl else None
+
+    def keep(self, organization: c.OrganizationView) -> None:
+        self._kept[organization.id] = (time.monotonic(), organization)
+        self._kept.move_to_end(organization.id)
+        while len(self._kept) > self.size:
+            self._kept.popitem(last=False)
+
+
+_organizations = _Organizations()
+
+
+async def _organizations_of(rpc: Any, organization_ids: frozenset[UUID]) -> list[c.OrganizationView]:
+    kept = {org_id: _organizations.get(org_id) for org_id in organization_ids}
+    missing = sorted(org_id for org_id, org in kept.items() if org is None)
+    asked = await asyncio.gather(
+        *(rpc.call(c.GET_ORGANIZATION, c.GetOrganization(organization_id=org_id)) for org_id in missing)
+    )
+    for org in asked:
+        _organizations.keep(org)
+    return [org for org in kept.values() if org is not None] + list(asked)
+
+
+async def organization_of(rpc: Any, organization_id: UUID) -> c.OrganizationView:
+    """One organization, from the names kept a while (as the portal home reads them)."""
+    [organization] = await _organizations_of(rpc, frozenset({organization_id}))
+    return organization
+
+
+def chosen_membership(user: i.PortalSession, m: UUID | None) -> i.Membership | None:
+    """The membership a portal page is about: the one `m` names if it is the user's own, else
+    their first. Never anyone else's: the services check the contact it names on every read."""
+    return next((x for x in user.memberships if x.grant_id == m), None) or (
         user.memberships[0] if user.memberships else None
     )
-    if membership is None:
-        return render(request, "portal/home.html", {"user": user, "membership": None})
-    org_ids = {x.organization_id for x in user.memberships}
-    # The three services are asked at once: the page costs its slowest call, not their sum.
+
+
+async def _page_data(rpc: Any, keys: _PageKeys) -> tuple[Any, Any, list[Any]]:
+    # The services are asked at once: the page costs its slowest call, not their sum.
     contact, links, organizations = await asyncio.gather(
         rpc.call(
-            c.GET_CONTACT,
-            c.GetContact(organization_id=membership.organization_id, contact_id=membership.contact_id),
+            c.GET_CONTACT, c.GetContact(organization_id=keys.organization_id, contact_id=keys.contact_id)
         ),
         rpc.call(
             p.GET_CONTACT_LINKS,
-            p.GetContactLinks(organization_id=membership.organization_id, contact_id=membership.contact_id),
+            p.GetContactLinks(organization_id=keys.organization_id, contact_id=keys.contact_id),
         ),
-        asyncio.gather(
-            *(rpc.call(c.GET_ORGANIZATION, c.GetOrganization(organization_id=org_id)) for org_id in org_ids)
-        ),
+        _organizations_of(rpc, keys.organization_ids),
     )
+    return contact, links, organizations
+
+
+def _discard(task: asyncio.Future[Any] | None) -> None:
+    """Drop a read nobody will use (and its error, if it failed)."""
+    if task is not None:
+        task.cancel()
+        task.add_done_callback(lambda done: done.cancelled() or done.exception())
+
+
+@router.get("/portal")
+async def portal_home(request: Request, rpc: Rpc, m: UUID | None = None) -> Response:
+    """What the person is linked to, for the membership they chose (the first by default).
+
+    The page needs the session check (invitations) before it knows whom to ask contacts and
+    properties about. On a session's first visit that is one call after the other; afterwards the
+    three services are asked about what this session saw last while the session is checked, and
+    their answers are used only if the check confirms that very membership (otherwise they are
+    dropped and the services asked again): nothing is shown before the session is confirmed.
+    """
+    session_id = request.cookies.get(PORTAL_SESSION_COOKIE, "")
+    key = digest(session_id) if _TOKEN.match(session_id) else None
+    if VIEW_AS_COOKIE in request.cookies:
+        key = None  # a View As shows another contact than the one this session saw last
+    guess = _last_views.get(key) if key is not None else None
+    if guess is not None and m is not None and guess.grant_id != m:
+        guess = None
+    early = asyncio.ensure_future(_page_data(rpc, guess)) if guess is not None else None
+    try:
+        user = await portal_session(request, rpc)
+    except BaseException:
+        _discard(early)
+        raise
+    if user is None:
+        _discard(early)
+        if key is not None:
+            _last_views.forget(key)
+        return RedirectResponse("/login", status_code=303)
+    membership = chosen_membership(user, m)
+    if membership is None:
+        _discard(early)
+        return render(request, "portal/home.html", {"user": user, "membership": None})
+    keys = _PageKeys(
+        membership.grant_id,
+        membership.organization_id,
+        membership.contact_id,
+        frozenset(x.organization_id for x in user.memberships),
+    )
+    if early is not None and keys == guess:
+        contact, links, organizations = await early
+    else:
+        _discard(early)
+        contact, links, organizations = await _page_data(rpc, keys)
+    if key is not None:
+        _last_views.remember(key, keys)
     names = {org.id: org.name for org in organizations}
     organization = next(org for org in organizations if org.id == membership.organization_id)
     return render(
@@ -262,5 +401,6 @@ async def portal_home(request: Request, rpc: Rpc, user: PortalUser, m: UUID | No
             "links": links,
             "organization": organization,
             "names": names,
+            "section": "home",
         },
     )

@@ -213,3 +213,36 @@ def test_the_openapi_document_lists_the_staff_api(client):
 def test_contract_errors_all_have_a_status():
     unmapped = [cls.__name__ for cls in ServiceError.__subclasses__() if cls not in STATUS_BY_ERROR]
     assert unmapped == []
+
+
+def test_a_bulk_invitation_may_list_ten_thousand_contacts_and_no_more(client, rpc):
+    from shared.contracts import invitations as i
+
+    def started(method: Any, request: Any) -> Any:
+        return i.BulkInvitationView(
+            id=uuid.uuid4(),
+            organization_id=ORG.id,
+            created_by_staff_member_id=PRINCIPAL.staff_member.id,
+            created_at=NOW,
+            finished_at=None,
+            total=len(request.contact_ids),
+            processed=0,
+            invited=0,
+            skipped=0,
+            skipped_reasons={},
+            delivered=0,
+            bounced=0,
+            accepted=0,
+        )
+
+    rpc.answers["start_bulk_invitation"] = started
+    ids = [str(uuid.uuid4()) for _ in range(10_000)]
+    accepted = client.post("/api/v1/portal-invitations/bulk", json={"contact_ids": ids}, headers=AUTH)
+    assert accepted.status_code == 202, accepted.text[:300]
+    assert accepted.json()["total"] == 10_000
+    too_many = client.post(
+        "/api/v1/portal-invitations/bulk", json={"contact_ids": [*ids, str(uuid.uuid4())]}, headers=AUTH
+    )
+    assert too_many.status_code == 422
+    # The larger limit is for this route only.
+    assert client.post("/api/v1/contacts", json={"x": "y" * 100_000}, headers=AUTH).status_code == 413

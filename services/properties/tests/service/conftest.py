@@ -3,6 +3,8 @@ from shared.green import patch
 patch()  # before anything imports SQLAlchemy, psycopg or kombu
 
 from collections.abc import Callable  # noqa: E402
+from dataclasses import dataclass  # noqa: E402
+from datetime import date  # noqa: E402
 from typing import Any  # noqa: E402
 
 import pytest  # noqa: E402
@@ -11,10 +13,11 @@ from nameko.testing.services import entrypoint_hook  # noqa: E402
 from contacts.service import ContactsService  # noqa: E402
 from properties.service import PropertiesService  # noqa: E402
 from shared.contracts import contacts as c  # noqa: E402
-from shared.contracts.common import RpcMethod  # noqa: E402
+from shared.contracts import properties as p  # noqa: E402
+from shared.contracts.common import ContactType, RpcMethod  # noqa: E402
 from shared.settings import ServiceSettings  # noqa: E402
 from shared.testing.fixtures import infra  # noqa: E402,F401 - a fixture
-from shared.testing.helpers import ADMIN_PASSWORD, random_email, random_name  # noqa: E402
+from shared.testing.helpers import ADMIN_PASSWORD, actor, random_email, random_name  # noqa: E402
 
 
 @pytest.fixture
@@ -67,3 +70,61 @@ def org(call) -> c.OrganizationCreated:
 @pytest.fixture
 def other_org(call) -> c.OrganizationCreated:
     return new_organization(call)
+
+
+@dataclass
+class Maker:
+    """Makes an organization's contacts and leases through the services' own RPC methods, each with
+    random names so tests never collide."""
+
+    call: Callable[..., Any]
+    org: c.OrganizationCreated
+
+    @property
+    def organization_id(self) -> Any:
+        return self.org.organization.id
+
+    def actor(self) -> Any:
+        return actor(self.org)
+
+    def contact(self, contact_type: ContactType = ContactType.TENANT) -> c.ContactView:
+        new = c.NewContact(
+            type=contact_type,
+            first_name=contact_type.value.capitalize(),
+            last_name=random_name("Person"),
+            email=random_email(contact_type.value),
+        )
+        return self.call(c.CREATE_CONTACT, c.CreateContact(actor=self.actor(), contact=new))
+
+    def lease(self, tenants: list[c.ContactView], start: date, end: date | None = None) -> p.LeaseView:
+        """A lease of a new unit of a new property."""
+        prop = self.call(
+            p.CREATE_PROPERTY,
+            p.CreateProperty(
+                actor=self.actor(),
+                property=p.NewProperty(
+                    name=random_name("House"), address_line1="1 High Street", city="Leeds", postcode="LS1 1AA"
+                ),
+            ),
+        )
+        unit = self.call(p.ADD_UNIT, p.AddUnit(actor=self.actor(), property_id=prop.id, name="Flat 1"))
+        return self.call(
+            p.CREATE_LEASE,
+            p.CreateLease(
+                actor=self.actor(),
+                unit_id=unit.id,
+                start_date=start,
+                end_date=end,
+                tenant_contact_ids=[tenant.id for tenant in tenants],
+            ),
+        )
+
+
+@pytest.fixture
+def make(call, org) -> Maker:
+    return Maker(call, org)
+
+
+@pytest.fixture
+def make_other(call, other_org) -> Maker:
+    return Maker(call, other_org)

@@ -1,0 +1,104 @@
+"""Relet's tenant portal in a real browser (Debian's Chromium driven by Playwright) on a phone-sized
+window: the tenant signs in, reads the balance and the statement, reports a problem with the form
+(labels, keyboard), and sees the status staff set through the API."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from playwright.sync_api import Page, expect
+
+PASSWORD = "copper lanterns sway gently"
+PHONE = {"width": 375, "height": 740}
+
+
+def fits_the_window(page: Page) -> bool:
+    """Nothing sticks out sideways: no horizontal scrolling on a phone."""
+    return bool(page.evaluate("document.documentElement.scrollWidth <= window.innerWidth"))
+
+
+@pytest.mark.browser
+def test_a_tenant_reads_the_statement_and_reports_a_problem_on_a_phone(platform, browser, screenshots):
+    today = datetime.now(UTC).date()
+    staff = platform.new_organization()
+    tenant = staff.tenant_with_lease()
+    lease_id = tenant["lease"]["id"]
+    platform.invite_and_accept(staff, tenant, PASSWORD)
+    staff.post(
+        f"/leases/{lease_id}/charges",
+        {
+            "description": "November rent",
+            "amount_minor": 120_000,
+            "due_date": str(today - timedelta(days=20)),
+        },
+    )
+    staff.post(
+        f"/leases/{lease_id}/charges",
+        {
+            "description": "December rent",
+            "amount_minor": 120_000,
+            "due_date": str(today + timedelta(days=10)),
+        },
+    )
+    staff.post(
+        f"/leases/{lease_id}/payments", {"amount_minor": 100_000, "paid_on": str(today), "reference": "SO"}
+    )
+
+    context = browser.new_context(viewport=PHONE)
+    page = context.new_page()
+    page.set_default_timeout(20_000)
+    page.goto(f"{platform.config.public_base_url}/login")
+    page.get_by_label("Email").fill(tenant["email"])
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+
+    # The dashboard: the current lease and what is owed.
+    expect(page.get_by_role("heading", level=1)).to_have_text(f"Welcome, {tenant['display_name']}")
+    expect(page.locator("#main")).to_contain_text("Balance £1,400.00")
+    expect(page.locator("#main")).to_contain_text("£200.00 overdue")
+    assert fits_the_window(page)
+    page.screenshot(path=str(screenshots / "portal-tenant-dashboard-phone.png"), full_page=True)
+
+    page.get_by_role("link", name=re.compile("^Lease details and statement")).click()
+    expect(page.get_by_role("heading", level=1)).to_have_text(f"Flat 2, {tenant['property']['name']}")
+    statement = page.get_by_role("table")
+    expect(statement.get_by_role("row").filter(has_text="November rent")).to_contain_text("Overdue")
+    expect(statement.get_by_role("row").filter(has_text="December rent")).not_to_contain_text("Overdue")
+    expect(statement.get_by_role("row").filter(has_text="Payment received")).to_contain_text("£1,000.00")
+    assert fits_the_window(page)
+    page.screenshot(path=str(screenshots / "portal-tenant-lease-phone.png"), full_page=True)
+
+    # Report a problem, by label and keyboard.
+    page.get_by_role("navigation", name="Portal sections").get_by_role(
+        "link", name="Maintenance requests"
+    ).click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Maintenance requests")
+    page.get_by_role("link", name="Report a problem").click()
+    expect(page.get_by_label("Home", exact=True)).to_have_value(lease_id)
+    page.get_by_role("button", name="Submit request").click()  # nothing filled in: told what to fix
+    expect(page.get_by_role("alert")).to_contain_text("Choose what kind of problem it is.")
+    expect(page.get_by_label("What kind of problem is it?")).to_have_attribute("aria-invalid", "true")
+    page.get_by_label("What kind of problem is it?").select_option("heating")
+    page.get_by_role("radio", name=re.compile("^Urgent")).check()
+    page.get_by_label("Describe the problem").fill("No hot water since this morning.")
+    page.screenshot(path=str(screenshots / "portal-tenant-report-problem-phone.png"), full_page=True)
+    page.get_by_role("button", name="Submit request").focus()
+    page.keyboard.press("Enter")
+
+    expect(page.get_by_role("status")).to_contain_text("Your request was submitted")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Heating request")
+    request_id = page.url.split("?")[0].rsplit("/", 1)[1]
+    staff.post(
+        f"/maintenance-requests/{request_id}/status",
+        {"status": "scheduled", "note": "An engineer comes tomorrow at 10."},
+        200,
+    )
+    page.reload()
+    expect(page.locator("dt:text-is('Status') + dd")).to_have_text("Scheduled")
+    history = page.get_by_role("list").filter(has_text="An engineer comes tomorrow at 10.")
+    expect(history.get_by_role("heading")).to_have_text(["Scheduled", "Submitted"])
+    assert fits_the_window(page)
+    page.screenshot(path=str(screenshots / "portal-tenant-maintenance-request-phone.png"), full_page=True)
+    context.close()

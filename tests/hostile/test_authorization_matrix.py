@@ -1,0 +1,1101 @@
+"""The authorization matrix: every staff API operation, portal page and console page, asked by every
+kind of caller, against another organization's and another person's objects.
+
+Callers: nobody; each portal user (a tenant, a landlord, a person with a membership in each of two
+organizations); staff of organization A in every role, with and without the portal-access
+permission; the admin of organization B. The objects are A's. Expected: A's staff may read; they
+may change only as their role allows (viewers never: 403), and only staff with the permission may
+invite, resend, revoke (403 otherwise); B's admin gets 404 for each of A's objects and sees none of
+them in lists; a portal user's session opens no staff API (401) and no console page, and shows only
+that person's own memberships; pages send whoever is not signed in to sign in.
+
+Writes that should succeed act on objects made for that one call, so the shared objects stay as
+they were, which is checked at the end of each part. What ran is written to
+test-artifacts/hostile/authorization-matrix.md (endpoint, caller, expected, got).
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import text
+
+from shared.testing.helpers import random_email
+
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "hostile"
+STAFF_ROLES = [
+    ("manager", True),
+    ("manager", False),
+    ("agent", True),
+    ("agent", False),
+    ("viewer", True),
+    ("viewer", False),
+]
+
+
+# --- who asks ---------------------------------------------------------------------------------
+
+
+@dataclass
+class Caller:
+    """One caller: `kind` is anonymous, portal or staff; staff have an API client and a console."""
+
+    name: str
+    kind: str
+    browser: httpx.Client
+    api: httpx.Client
+    organization: str = ""  # "A" or "B" for staff
+    role: str = ""
+    may_manage_portal_access: bool = False
+    display_names: tuple[str, ...] = ()  # a portal user's own names, as the portal greets them
+
+
+@dataclass
+class World:
+    a: Any
+    b: Any
+    callers: list[Caller]
+    tenant: dict[str, Any]  # A's tenant with a lease and an accepted invitation (signed-in user)
+    landlord: dict[str, Any]  # A's landlord linked to a property (signed-in user)
+    uninvited: dict[str, Any]  # A's tenant with a lease, never invited
+    unlinked_landlord: dict[str, Any]  # A's landlord not linked to anything
+    both_a: dict[str, Any]  # the person with two memberships: as A's tenant ...
+    both_b: dict[str, Any]  # ... and as B's landlord
+    invitation_id: str
+    job_id: str
+    used_link_path: str
+    grant_ids: dict[str, str]  # portal user name -> the grant the portal shows first
+    b_property: dict[str, Any]
+    b_tenant: dict[str, Any]
+    maintenance_request_id: str = ""  # A's tenant's, made from the portal
+    viewing_id: str = ""  # on A's landlord's property, with feedback
+    offer_id: str = ""  # on A's landlord's property
+
+
+def submit_maintenance(browser: httpx.Client, lease_id: str, description: str) -> httpx.Response:
+    """The portal's Report a problem form, filled in and sent by the person's browser."""
+    form = browser.get("/portal/maintenance/new")
+    token = re.search(r'name="csrf_token" value="([^"]+)"', form.text)
+    grant = re.search(r'name="m" value="([^"]+)"', form.text)
+    return browser.post(
+        "/portal/maintenance",
+        data={
+            "csrf_token": token.group(1) if token else "",
+            "m": grant.group(1) if grant else "",
+            "lease_id": lease_id,
+            "category": "plumbing",
+            "priority": "normal",
+            "description": description,
+        },
+    )
+
+
+def _fresh_request(world: World) -> str:
+    """A new request of A's tenant on their lease, for a status change that should succeed."""
+    tenant_browser = next(c for c in world.callers if c.name == "portal:tenant").browser
+    made = submit_maintenance(tenant_browser, world.tenant["lease"]["id"], "A fresh leak")
+    assert made.status_code == 303, made.text
+    return made.headers["location"].split("?")[0].rsplit("/", 1)[1]
+
+
+FEEDBACK = "The applicant adored the conservatory"
+
+
+def _viewing(staff: Any, property_id: str, feedback: str = FEEDBACK) -> str:
+    """A viewing of the property with its feedback, made by `staff`."""
+    viewing = staff.post(
+        f"/properties/{property_id}/viewings",
+        {"scheduled_at": "2026-03-14T10:30:00Z", "applicant_name": "Priya Applicant"},
+    )
+    staff.post(f"/viewings/{viewing['id']}/feedback", {"feedback": feedback, "interest_level": "high"}, 200)
+    return str(viewing["id"])
+
+
+def _booked_viewing(staff: Any, property_id: str) -> str:
+    viewing = staff.post(
+        f"/properties/{property_id}/viewings",
+        {"scheduled_at": "2026-05-01T09:00:00Z", "applicant_name": "Kim"},
+    )
+    return str(viewing["id"])
+
+
+def _offer(staff: Any, property_id: str) -> str:
+    return str(
+        staff.post(f"/properties/{property_id}/offers", {"amount_minor": 30_000_000, "offerer_name": "Jo"})[
+            "id"
+        ]
+    )
+
+
+def _grant_id(platform: Any, contact_id: str) -> str:
+    with platform.engine.connect() as connection:
+        return str(
+            connection.execute(
+                text("SELECT id FROM invitations.access_grants WHERE contact_id = :c AND revoked_at IS NULL"),
+                {"c": contact_id},
+            ).scalar_one()
+        )
+
+
+@pytest.fixture(scope="module")
+def world(platform: Any) -> World:
+    a, b = platform.new_organization("Mine "), platform.new_organization("Theirs ")
+    for role, granted in STAFF_ROLES:
+        platform.add_staff(a, role, granted)
+
+    tenant = a.tenant_with_lease()
+    a.admin.post(f"/contacts/{tenant['id']}/portal-invitations")
+    tenant_link = platform.link_in_email(tenant["email"])
+    tenant_browser = platform.accept(tenant_link)
+    invitation_id = a.admin.get(f"/contacts/{tenant['id']}/invitations")["items"][0]["id"]
+
+    landlord = a.landlord_of_property()
+    landlord_browser = platform.invite_and_accept(a, landlord)
+
+    email = random_email("both")
+    both_a, both_b = a.tenant_with_lease(email), b.landlord_of_property(email)
+    platform.invite_and_accept(a, both_a)
+    b.admin.post(f"/contacts/{both_b['id']}/portal-invitations")
+    both_browser = platform.accept(platform.link_in_email(email, count=2))
+
+    uninvited = a.tenant_with_lease()
+    job_target = a.tenant_with_lease()
+    job = a.admin.post("/portal-invitations/bulk", {"contact_ids": [job_target["id"]]}, 202)
+
+    def staff_caller(org_name: str, staff: Any) -> Caller:
+        return Caller(
+            name=f"{org_name}:{staff.label}",
+            kind="staff",
+            browser=platform.console(staff),
+            api=staff.api,
+            organization=org_name,
+            role=staff.role,
+            may_manage_portal_access=staff.role == "admin"
+            or (staff.can_manage_portal_access and staff.role != "viewer"),
+        )
+
+    def portal_caller(name: str, browser: httpx.Client, *display_names: str) -> Caller:
+        # Their browser's cookies go with every API call too: a portal session opens no staff API.
+        api = httpx.Client(base_url=f"{platform.url}/api/v1", cookies=browser.cookies, timeout=30)
+        return Caller(name, "portal", browser, api, display_names=display_names)
+
+    anonymous = platform.client()
+    callers = [
+        Caller(
+            "anonymous", "anonymous", anonymous, httpx.Client(base_url=f"{platform.url}/api/v1", timeout=30)
+        ),
+        portal_caller("portal:tenant", tenant_browser, tenant["display_name"]),
+        portal_caller("portal:landlord", landlord_browser, landlord["display_name"]),
+        portal_caller("portal:both orgs", both_browser, both_a["display_name"], both_b["display_name"]),
+        *(staff_caller("A", staff) for staff in a.staff.values()),
+        staff_caller("B", b.admin),
+    ]
+    made = submit_maintenance(tenant_browser, tenant["lease"]["id"], "The bathroom tap drips")
+    assert made.status_code == 303, made.text
+    request_id = made.headers["location"].split("?")[0].rsplit("/", 1)[1]
+    landlord_property_id = landlord["property"]["id"]
+    return World(
+        a=a,
+        b=b,
+        callers=callers,
+        tenant=tenant,
+        landlord=landlord,
+        uninvited=uninvited,
+        unlinked_landlord=a.contact("landlord"),
+        both_a=both_a,
+        both_b=both_b,
+        invitation_id=invitation_id,
+        job_id=job["id"],
+        used_link_path=platform.path_of(tenant_link),
+        grant_ids={
+            "portal:tenant": _grant_id(platform, tenant["id"]),
+            "portal:landlord": _grant_id(platform, landlord["id"]),
+            "portal:both orgs": _grant_id(platform, both_a["id"]),
+        },
+        b_property=b.property(),
+        b_tenant=b.tenant_with_lease(),
+        maintenance_request_id=request_id,
+        viewing_id=_viewing(a.admin, landlord_property_id),
+        offer_id=_offer(a.admin, landlord_property_id),
+    )
+
+
+# --- the matrix -------------------------------------------------------------------------------
+
+
+@dataclass
+class Row:
+    part: str
+    endpoint: str
+    caller: str
+    expected: str
+    got: str
+    ok: bool
+
+
+@dataclass
+class Matrix:
+    rows: list[Row] = field(default_factory=list)
+
+    def add(self, part: str, endpoint: str, caller: str, expected: str, got: str, ok: bool) -> None:
+        self.rows.append(Row(part, endpoint, caller, expected, got, ok))
+
+    def failures(self, part: str) -> list[str]:
+        return [
+            f"{r.endpoint} as {r.caller}: expected {r.expected}, got {r.got}"
+            for r in self.rows
+            if r.part == part and not r.ok
+        ]
+
+    def write(self) -> None:
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        lines = [
+            "# Authorization matrix",
+            "",
+            "Every staff API operation, portal page and console page, asked by every kind of caller.",
+            "The objects are organization A's; `B:admin` is another organization's admin. Statuses",
+            "are HTTP statuses; `→ /path` is a redirect's Location; notes after `;` say what else",
+            "was checked. The grids show what each cell was held to; a cell that failed shows in bold",
+            "what it got. The last table has every answer as received.",
+            "",
+        ]
+        failed = sum(not r.ok for r in self.rows)
+        lines.append(f"{len(self.rows)} cells, {failed} not as expected.")
+        for part in dict.fromkeys(r.part for r in self.rows):
+            rows = [r for r in self.rows if r.part == part]
+            callers = list(dict.fromkeys(r.caller for r in rows))
+            endpoints = list(dict.fromkeys(r.endpoint for r in rows))
+            cell = {(r.endpoint, r.caller): r for r in rows}
+            lines += ["", f"## {part}", "", "| endpoint | " + " | ".join(callers) + " |"]
+            lines.append("|---|" + "---|" * len(callers))
+            for endpoint in endpoints:
+                cells = []
+                for caller in callers:
+                    r = cell.get((endpoint, caller))
+                    # A cell as expected shows what was checked; "Every cell" below has the raw answer.
+                    cells.append(
+                        "" if r is None else (r.expected if r.ok else f"**{r.got}** (expected {r.expected})")
+                    )
+                lines.append(f"| `{endpoint}` | " + " | ".join(cells) + " |")
+        lines += [
+            "",
+            "## Every cell",
+            "",
+            "| part | endpoint | caller | expected | got | ok |",
+            "|---|---|---|---|---|---|",
+        ]
+        for r in self.rows:
+            ok = "yes" if r.ok else "NO"
+            lines.append(f"| {r.part} | `{r.endpoint}` | {r.caller} | {r.expected} | {r.got} | {ok} |")
+        (ARTIFACTS / "authorization-matrix.md").write_text("\n".join(lines) + "\n")
+
+
+@pytest.fixture(scope="module")
+def matrix() -> Iterator[Matrix]:
+    collected = Matrix()
+    yield collected
+    collected.write()
+    print("\n" + (ARTIFACTS / "authorization-matrix.md").read_text())
+
+
+def described(response: httpx.Response) -> str:
+    location = response.headers.get("location")
+    return f"{response.status_code} → {location}" if location else str(response.status_code)
+
+
+# --- part 1: the staff API --------------------------------------------------------------------
+
+# What an operation needs of its caller: any staff member ("read"), an editor ("edit"), the
+# portal-access permission ("portal"), an admin ("admin").
+Build = Callable[[World, Caller, bool], tuple[str, str, Any]]
+
+
+@dataclass
+class Operation:
+    label: str
+    needs: str
+    build: Build  # (world, caller, fresh) -> (method, path, json body); fresh: make objects to change
+    success: int = 200
+    # For B's admin, what A's objects give: "404", or "own" (the call is about B's own data and
+    # must show none of A's).
+    foreign: str = "404"
+    # Names another organization's object whoever asks: A's editors get 404 too.
+    cross: bool = False
+
+
+def _fresh_tenant(world: World, invite: bool = False) -> dict[str, Any]:
+    tenant = world.a.tenant_with_lease()
+    if invite:
+        world.a.admin.post(f"/contacts/{tenant['id']}/portal-invitations")
+    return tenant
+
+
+def _resend(world: World, caller: Caller, fresh: bool) -> tuple[str, str, Any]:
+    if not fresh:
+        return "POST", f"/contacts/{world.uninvited['id']}/portal-invitations/resend", None
+    tenant = _fresh_tenant(world, invite=True)
+    time.sleep(1.1)  # past the resend cooldown (RESEND_COOLDOWN_SECONDS=1 in this suite)
+    return "POST", f"/contacts/{tenant['id']}/portal-invitations/resend", None
+
+
+OPERATIONS = [
+    Operation("GET /me", "read", lambda w, c, f: ("GET", "/me", None), foreign="own"),
+    Operation(
+        "POST /staff",
+        "admin",
+        lambda w, c, f: ("POST", "/staff", {"email": random_email("staff"), "name": "New", "role": "agent"}),
+        201,
+        foreign="own",
+    ),
+    Operation(
+        "POST /contacts",
+        "edit",
+        lambda w, c, f: (
+            "POST",
+            "/contacts",
+            {"type": "tenant", "first_name": "New", "last_name": "Person", "email": random_email()},
+        ),
+        201,
+        foreign="own",
+    ),
+    Operation("GET /contacts", "read", lambda w, c, f: ("GET", "/contacts?limit=200", None), foreign="own"),
+    Operation("GET /contacts/{id}", "read", lambda w, c, f: ("GET", f"/contacts/{w.tenant['id']}", None)),
+    Operation(
+        "PATCH /contacts/{id}",
+        "edit",
+        lambda w, c, f: (
+            "PATCH",
+            f"/contacts/{(w.a.contact() if f else w.tenant)['id']}",
+            {"first_name": "Changed"},
+        ),
+    ),
+    Operation(
+        "POST /contacts/{id}/archive",
+        "edit",
+        lambda w, c, f: ("POST", f"/contacts/{(w.a.contact() if f else w.tenant)['id']}/archive", None),
+    ),
+    Operation(
+        "GET /contacts/{id}/links", "read", lambda w, c, f: ("GET", f"/contacts/{w.tenant['id']}/links", None)
+    ),
+    Operation(
+        "POST /properties",
+        "edit",
+        lambda w, c, f: (
+            "POST",
+            "/properties",
+            {"name": "New", "address_line1": "1 Road", "city": "London", "postcode": "N1 1AA"},
+        ),
+        201,
+        foreign="own",
+    ),
+    Operation(
+        "GET /properties", "read", lambda w, c, f: ("GET", "/properties?limit=200", None), foreign="own"
+    ),
+    Operation(
+        "GET /properties/{id}",
+        "read",
+        lambda w, c, f: ("GET", f"/properties/{w.tenant['property']['id']}", None),
+    ),
+    Operation(
+        "POST /properties/{id}/units",
+        "edit",
+        lambda w, c, f: (
+            "POST",
+            f"/properties/{(w.a.property() if f else w.tenant['property'])['id']}/units",
+            {"name": "Flat 9"},
+        ),
+        201,
+    ),
+    Operation(
+        "POST /properties/{id}/contacts",
+        "edit",
+        lambda w, c, f: (
+            "POST",
+            f"/properties/{(w.a.property() if f else w.tenant['property'])['id']}/contacts",
+            {"contact_id": (w.a.contact("landlord") if f else w.unlinked_landlord)["id"], "role": "landlord"},
+        ),
+    ),
+    Operation(
+        "POST /properties/{B's}/contacts with A's contact",
+        "edit",
+        lambda w, c, f: (
+            "POST",
+            f"/properties/{w.b_property['id']}/contacts",
+            {"contact_id": w.unlinked_landlord["id"], "role": "landlord"},
+        ),
+        cross=True,
+    ),
+    Operation(
+        "POST /leases",
+        "edit",
+        lambda w, c, f: (
+            "POST",
+            "/leases",
+            {
+                "unit_id": (w.a.property()["unit"] if f else w.tenant["unit"])["id"],
+                "start_date": "2026-02-01",
+                "tenant_contact_ids": [(w.a.contact() if f else w.tenant)["id"]],
+            },
+        ),
+        201,
+    ),
+    Operation(
+        "POST /leases on B's unit with A's tenant",
+        "edit",
+        lambda w, c, f: (
+            "POST",
+            "/leases",
+            {
+                "unit_id": w.b_tenant["unit"]["id"],
+                "start_date": "2026-02-01",
+                "tenant_contact_ids": [w.tenant["id"]],
+            },
+        ),
+        cross=True,
+    ),
+    Operation(
+        "POST /leases/{id}/end",
+        "edit",
+        lambda w, c, f: (
+            "POST",
+            f"/leases/{(_fresh_tenant(w) if f else w.tenant)['lease']['id']}/end",
+            {"end_date": "2026-12-31"},
+        ),
+    ),
+    Operation(
+        "POST /leases/{id}/charges",
+        "edit",
+        lambda w, c, f: (
+            "POST",
+            f"/leases/{(_fresh_tenant(w) if f else w.tenant)['lease']['id']}/charges",
+            {"description": "Rent", "amount_minor": 95_000, "due_date": "2026-12-01"},
+        ),
+        201,
+    ),
+    Operation(
+        "POST /leases/{id}/payments",
+        "edit",
+        lambda w, c, f: (
+            "POST",
+            f"/leases/{(_fresh_tenant(w) if f else w.tenant)['lease']['id']}/payments",
+            {"amount_minor": 50_000, "paid_on": "2026-11-01", "reference": "BACS"},
+        ),
+        201,
+    ),
+    Operation(
+        "GET /leases/{id}/statement",
+        "read",
+        lambda w, c, f: ("GET", f"/leases/{w.tenant['lease']['id']}/statement", None),
+    ),
+    Operation(
+        "GET /maintenance-requests",
+        "read",
+        lambda w, c, f: ("GET", "/maintenance-requests?limit=200", None),
+        foreign="own",
+    ),
+    Operation(
+        "GET /maintenance-requests?lease_id={A's}",
+        "read",
+        lambda w, c, f: ("GET", f"/maintenance-requests?lease_id={w.tenant['lease']['id']}", None),
+        foreign="own",
+    ),
+    Operation(
+        "GET /maintenance-requests/{id}",
+        "read",
+        lambda w, c, f: ("GET", f"/maintenance-requests/{w.maintenance_request_id}", None),
+    ),
+    Operation(
+        "POST /maintenance-requests/{id}/status",
+        "edit",
+        lambda w, c, f: (
+            "POST",
+            f"/maintenance-requests/{_fresh_request(w) if f else w.maintenance_request_id}/status",
+            {"status": "acknowledged", "note": "On it"},
+        ),
+    ),
+    Operation(
+        "POST /properties/{id}/viewings",
+        "edit",
+        lambda w, c, f: (
+            "POST",
+            f"/properties/{(w.a.property() if f else w.landlord['property'])['id']}/viewings",
+            {"scheduled_at": "2026-04-01T09:00:00Z", "applicant_name": "Ravi"},
+        ),
+        201,
+    ),
+    Operation(
+        "POST /properties/{B's}/viewings",
+        "edit",
+        lambda w, c, f: (
+            "POST",
+            f"/properties/{w.b_property['id']}/viewings",
+            {"scheduled_at": "2026-04-01T09:00:00Z", "applicant_name": "Ravi"},
+        ),
+        201,
+        # A's staff find no such property; for B's admin it is their own.
+        foreign="own",
+        cross=True,
+    ),
+    Operation(
+        "GET /properties/{id}/viewings",
+        "read",
+        lambda w, c, f: ("GET", f"/properties/{w.landlord['property']['id']}/viewings", None),
+    ),
+    Operation(
+        "POST /viewings/{id}/feedback",
+        "edit",
+        lambda w, c, f: (
+            "POST",
+            f"/viewings/{_viewing(w.a.admin, w.a.property()['id'], 'Fresh') if f else w.viewing_id}/feedback",
+            {"feedback": "Changed", "interest_level": "low"},
+        ),
+    ),
+    Operation(
+        "POST /viewings/{id}/status",
+        "edit",
+        lambda w, c, f: (
+            "POST",
+            f"/viewings/{_booked_viewing(w.a.admin, w.a.property()['id']) if f else w.viewing_id}/status",
+            {"status": "cancelled"},
+        ),
+    ),
+    Operation(
+        "POST /properties/{id}/offers",
+        "edit",
+        lambda w, c, f: (
+            "POST",
+            f"/properties/{(w.a.property() if f else w.landlord['property'])['id']}/offers",
+            {"amount_minor": 100, "offerer_name": "Someone"},
+        ),
+        201,
+    ),
+    Operation(
+        "POST /properties/{B's}/offers",
+        "edit",
+        lambda w, c, f: (
+            "POST",
+            f"/properties/{w.b_property['id']}/offers",
+            {"amount_minor": 100, "offerer_name": "Someone"},
+        ),
+        201,
+        # A's staff find no such property; for B's admin it is their own.
+        foreign="own",
+        cross=True,
+    ),
+    Operation(
+        "GET /properties/{id}/offers",
+        "read",
+        lambda w, c, f: ("GET", f"/properties/{w.landlord['property']['id']}/offers", None),
+    ),
+    Operation(
+        "POST /offers/{id}/status",
+        "edit",
+        lambda w, c, f: (
+            "POST",
+            f"/offers/{_offer(w.a.admin, w.a.property()['id']) if f else w.offer_id}/status",
+            {"status": "rejected"},
+        ),
+    ),
+    Operation(
+        "PUT /visibility/viewing-feedback for a contact",
+        "edit",
+        lambda w, c, f: (
+            "PUT",
+            "/visibility/viewing-feedback",
+            {"contact_id": (w.a.contact("landlord") if f else w.landlord)["id"], "visible": False},
+        ),
+    ),
+    Operation(
+        # The type's setting, to what the default already is: A's landlord's chain stays the same.
+        "PUT /visibility/viewing-feedback for vendors",
+        "edit",
+        lambda w, c, f: ("PUT", "/visibility/viewing-feedback", {"contact_type": "vendor", "visible": False}),
+        foreign="own",
+    ),
+    Operation(
+        "GET /contacts/{id}/visibility/viewing-feedback",
+        "read",
+        lambda w, c, f: ("GET", f"/contacts/{w.landlord['id']}/visibility/viewing-feedback", None),
+    ),
+    Operation(
+        "GET /contacts/{id}/portal-eligibility",
+        "read",
+        lambda w, c, f: ("GET", f"/contacts/{w.uninvited['id']}/portal-eligibility", None),
+    ),
+    Operation(
+        "POST /contacts/{id}/portal-invitations",
+        "portal",
+        lambda w, c, f: (
+            "POST",
+            f"/contacts/{(_fresh_tenant(w) if f else w.uninvited)['id']}/portal-invitations",
+            None,
+        ),
+        201,
+    ),
+    Operation("POST /contacts/{id}/portal-invitations/resend", "portal", _resend, 201),
+    Operation(
+        "POST /contacts/{id}/portal-access/revoke",
+        "portal",
+        lambda w, c, f: (
+            "POST",
+            f"/contacts/{(_fresh_tenant(w, invite=True) if f else w.tenant)['id']}/portal-access/revoke",
+            {},
+        ),
+    ),
+    Operation(
+        "GET /contacts/{id}/portal-access",
+        "read",
+        lambda w, c, f: ("GET", f"/contacts/{w.tenant['id']}/portal-access", None),
+    ),
+    Operation(
+        "GET /contacts/{id}/invitations",
+        "read",
+        lambda w, c, f: ("GET", f"/contacts/{w.tenant['id']}/invitations", None),
+    ),
+    Operation(
+        "GET /invitations", "read", lambda w, c, f: ("GET", "/invitations?limit=200", None), foreign="own"
+    ),
+    Operation(
+        "GET /invitations/{id}/deliveries",
+        "read",
+        lambda w, c, f: ("GET", f"/invitations/{w.invitation_id}/deliveries", None),
+    ),
+    Operation(
+        "POST /portal-invitations/bulk",
+        "portal",
+        lambda w, c, f: (
+            "POST",
+            "/portal-invitations/bulk",
+            {"contact_ids": [(_fresh_tenant(w) if f else w.uninvited)["id"]]},
+        ),
+        202,
+        foreign="bulk",
+    ),
+    Operation(
+        "GET /portal-invitations/bulk/{id}",
+        "read",
+        lambda w, c, f: ("GET", f"/portal-invitations/bulk/{w.job_id}", None),
+    ),
+]
+
+
+def allowed(operation: Operation, caller: Caller) -> bool:
+    if operation.needs == "read":
+        return True
+    if operation.needs == "edit":
+        return caller.role != "viewer"
+    if operation.needs == "portal":
+        return caller.may_manage_portal_access
+    return caller.role == "admin"
+
+
+def a_data(world: World) -> list[str]:
+    """What of A's must never appear in B's answers (B may see the ids it sent itself)."""
+    return [
+        world.tenant["email"],
+        world.tenant["last_name"],
+        world.tenant["property"]["name"],
+        world.uninvited["email"],
+        world.landlord["email"],
+        world.landlord["property"]["name"],
+        FEEDBACK,
+    ]
+
+
+def a_ids(world: World) -> list[str]:
+    """A's ids, which B's lists must not contain."""
+    return [
+        world.tenant["id"],
+        world.tenant["property"]["id"],
+        world.uninvited["id"],
+        world.landlord["id"],
+        world.invitation_id,
+        world.maintenance_request_id,
+        world.viewing_id,
+        world.offer_id,
+    ]
+
+
+def _bulk_outcome(caller: Caller, response: httpx.Response) -> str:
+    """B's bulk invitation of A's contact: accepted as a job, which must invite nobody."""
+    location = response.headers["location"].removeprefix("/api/v1")
+    deadline = time.monotonic() + 30
+    while True:
+        job = caller.api.get(location).json()
+        if job["finished_at"]:
+            return f"{response.status_code}; job invited {job['invited']}, skipped {job['skipped']}"
+        assert time.monotonic() < deadline, job
+        time.sleep(0.2)
+
+
+def check_api(world: World, operation: Operation, caller: Caller) -> tuple[str, str, bool]:
+    """(expected, got, ok) for one operation asked by one caller."""
+    if caller.kind != "staff":
+        method, path, body = operation.build(world, caller, False)
+        response = caller.api.request(method, path, json=body)
+        return "401", str(response.status_code), response.status_code == 401
+    if caller.organization == "B":
+        method, path, body = operation.build(world, caller, operation.foreign in ("own",))
+        response = caller.api.request(method, path, json=body)
+        got = str(response.status_code)
+        if operation.foreign == "404":
+            return (
+                "404",
+                got,
+                response.status_code == 404 and not any(x in response.text for x in a_data(world)),
+            )
+        if operation.foreign == "bulk":
+            got = _bulk_outcome(caller, response) if response.status_code == 202 else got
+            return "202; job invited 0, skipped 1", got, got == "202; job invited 0, skipped 1"
+        leaked = any(x in response.text for x in a_ids(world) + a_data(world))
+        ok = response.status_code == operation.success and not leaked
+        return f"{operation.success}; none of A's", f"{got}{'; none of A' + chr(39) + 's' if ok else ''}", ok
+    may = allowed(operation, caller)
+    method, path, body = operation.build(world, caller, may and not operation.cross)
+    response = caller.api.request(method, path, json=body)
+    expected = (404 if operation.cross else operation.success) if may else 403
+    return str(expected), str(response.status_code), response.status_code == expected
+
+
+def snapshot(world: World) -> dict[str, Any]:
+    admin = world.a.admin
+    return {
+        "tenant": admin.get(f"/contacts/{world.tenant['id']}"),
+        "links": admin.get(f"/contacts/{world.tenant['id']}/links"),
+        "statement": admin.get(f"/leases/{world.tenant['lease']['id']}/statement"),
+        "maintenance request": admin.get(f"/maintenance-requests/{world.maintenance_request_id}"),
+        "property": admin.get(f"/properties/{world.tenant['property']['id']}"),
+        "access": admin.get(f"/contacts/{world.tenant['id']}/portal-access")["status"],
+        "uninvited": admin.get(f"/contacts/{world.uninvited['id']}/portal-access")["status"],
+        "uninvited invitations": admin.get(f"/contacts/{world.uninvited['id']}/invitations")["total"],
+        "unlinked": admin.get(f"/contacts/{world.unlinked_landlord['id']}/links"),
+        "b property": world.b.admin.get(f"/properties/{world.b_property['id']}"),
+        "b leases": world.b.admin.get(f"/contacts/{world.b_tenant['id']}/links"),
+        "viewings": admin.get(f"/properties/{world.landlord['property']['id']}/viewings"),
+        "offers": admin.get(f"/properties/{world.landlord['property']['id']}/offers"),
+        "feedback visibility": admin.get(f"/contacts/{world.landlord['id']}/visibility/viewing-feedback"),
+    }
+
+
+def test_the_staff_api(world: World, matrix: Matrix) -> None:
+    before = snapshot(world)
+    for operation in OPERATIONS:
+        for caller in world.callers:
+            expected, got, ok = check_api(world, operation, caller)
+            matrix.add("Staff API", operation.label, caller.name, expected, got, ok)
+    # A portal session id is not an API token, nor is a staff console session.
+    for caller in world.callers:
+        if caller.kind == "anonymous":
+            continue
+        name = "portal_session" if caller.kind == "portal" else "staff_session"
+        session_id = caller.browser.cookies.get(name)
+        response = caller.api.get("/contacts", headers={"Authorization": f"Bearer {session_id}"})
+        matrix.add(
+            "Staff API",
+            f"GET /contacts with the {name} as Bearer",
+            caller.name,
+            "401",
+            str(response.status_code),
+            response.status_code == 401,
+        )
+    assert snapshot(world) == before, "a refused call changed something"
+    assert world.callers[1].browser.get("/portal").status_code == 200, "the tenant lost access"
+    assert matrix.failures("Staff API") == []
+
+
+# --- part 2: the portal pages -----------------------------------------------------------------
+
+
+def test_the_portal_pages(platform: Any, world: World, matrix: Matrix) -> None:
+    other_grant = world.grant_ids["portal:both orgs"]
+    unknown_token = "u" * 43
+    for caller in world.callers:
+        browser = caller.browser
+        portal_user = caller.kind == "portal"
+
+        def row(
+            endpoint: str,
+            expected: str,
+            response: httpx.Response,
+            ok: bool | None = None,
+            who: str = caller.name,
+        ) -> None:
+            got = described(response)
+            matrix.add("Portal pages", endpoint, who, expected, got, got == expected if ok is None else ok)
+
+        home = browser.get("/portal")
+        if portal_user:
+            greeted = platform.heading(home)
+            ok = home.status_code == 200 and greeted in {f"Welcome, {name}" for name in caller.display_names}
+            row("GET /portal", "200; own name", home, ok)
+        else:
+            row("GET /portal", "303 → /login", home)
+        # Another person's membership id: a portal user still sees only their own.
+        if caller.name != "portal:both orgs":
+            other = browser.get(f"/portal?m={other_grant}")
+            if portal_user:
+                greeted = platform.heading(other)
+                ok = other.status_code == 200 and greeted in {f"Welcome, {n}" for n in caller.display_names}
+                ok = ok and world.both_a["display_name"] not in other.text
+                row("GET /portal?m={another person's grant}", "200; own name only", other, ok)
+            else:
+                row("GET /portal?m={another person's grant}", "303 → /login", other)
+        else:
+            # Their own second membership, in B: shown; nobody else's.
+            mine = browser.get(f"/portal?m={_grant_id(platform, world.both_b['id'])}")
+            ok = (
+                mine.status_code == 200
+                and platform.heading(mine) == f"Welcome, {world.both_b['display_name']}"
+            )
+            row("GET /portal?m={own grant in B}", "200; own B membership", mine, ok)
+        # A's tenant's lease page: theirs alone; any other person's membership, asked for by id
+        # or not, finds nothing.
+        lease_path = f"/portal/leases/{world.tenant['lease']['id']}"
+        for label, path in (
+            ("GET /portal/leases/{A tenant's}", lease_path),
+            ("GET /portal/leases/{A tenant's}?m={another person's grant}", f"{lease_path}?m={other_grant}"),
+        ):
+            page = browser.get(path)
+            if caller.name == "portal:tenant":
+                ok = page.status_code == 200 and world.tenant["property"]["name"] in page.text
+                row(label, "200; the statement", page, ok)
+            elif portal_user:
+                row(
+                    label,
+                    "404",
+                    page,
+                    page.status_code == 404 and world.tenant["property"]["name"] not in page.text,
+                )
+            else:
+                row(label, "303 → /login", page)
+        # A's landlord's property page: theirs alone, with the viewing feedback landlords see.
+        property_path = f"/portal/properties/{world.landlord['property']['id']}"
+        for label, path in (
+            ("GET /portal/properties/{A landlord's}", property_path),
+            (
+                "GET /portal/properties/{A landlord's}?m={another person's grant}",
+                f"{property_path}?m={other_grant}",
+            ),
+        ):
+            page = browser.get(path)
+            if caller.name == "portal:landlord":
+                ok = page.status_code == 200 and FEEDBACK in page.text and "Jo" in page.text
+                row(label, "200; viewings, feedback, offers", page, ok)
+            elif portal_user:
+                name = world.landlord["property"]["name"]
+                ok = page.status_code == 404 and name not in page.text and FEEDBACK not in page.text
+                row(label, "404", page, ok)
+            else:
+                row(label, "303 → /login", page)
+        # A's tenant's maintenance requests: theirs alone.
+        request_path = f"/portal/maintenance/{world.maintenance_request_id}"
+        listing = browser.get("/portal/maintenance")
+        one = browser.get(request_path)
+        if caller.name == "portal:tenant":
+            ok = listing.status_code == 200 and "The bathroom tap drips" in listing.text
+            row("GET /portal/maintenance", "200; lists it", listing, ok)
+            ok = one.status_code == 200 and "Submitted" in one.text
+            row("GET /portal/maintenance/{A tenant's}", "200; its history", one, ok)
+        elif portal_user:
+            row(
+                "GET /portal/maintenance",
+                "200; not A tenant's",
+                listing,
+                listing.status_code == 200 and world.maintenance_request_id not in listing.text,
+            )
+            row(
+                "GET /portal/maintenance/{A tenant's}",
+                "404",
+                one,
+                one.status_code == 404 and "tap" not in one.text,
+            )
+        else:
+            row("GET /portal/maintenance", "303 → /login", listing)
+            row("GET /portal/maintenance/{A tenant's}", "303 → /login", one)
+        # Reporting a problem on A's tenant's lease: only the tenant may; anyone else changes nothing.
+        before = world.a.admin.get("/maintenance-requests", lease_id=world.tenant["lease"]["id"])["total"]
+        if portal_user and caller.name != "portal:tenant":
+            sent = submit_maintenance(browser, world.tenant["lease"]["id"], "Not my home")
+            ok = sent.status_code == 422 and "Choose one of your current homes" in sent.text
+            row("POST /portal/maintenance on A tenant's lease", "422; nothing made", sent, ok)
+        elif not portal_user:
+            token = platform.csrf(browser.get("/console/contacts" if caller.kind == "staff" else "/login"))
+            sent = browser.post(
+                "/portal/maintenance",
+                data={"csrf_token": token, "lease_id": world.tenant["lease"]["id"], "category": "other"},
+            )
+            row("POST /portal/maintenance on A tenant's lease", "303 → /login", sent)
+        forged = browser.post(
+            "/portal/maintenance",
+            data={"lease_id": world.tenant["lease"]["id"], "category": "other", "description": "Forged"},
+        )
+        row("POST /portal/maintenance without CSRF", "403", forged)
+        after = world.a.admin.get("/maintenance-requests", lease_id=world.tenant["lease"]["id"])["total"]
+        assert after == before, f"{caller.name} made a maintenance request on A's tenant's lease"
+        row("GET /login", "303 → /portal" if portal_user else "200", browser.get("/login"))
+        row("GET /forgot", "200", browser.get("/forgot"))
+        row("GET /invite/{unknown}", "404", browser.get(f"/invite/{unknown_token}"))
+        row("GET /invite/{used}", "410", browser.get(world.used_link_path))
+        row("GET /reset/{unknown}", "404", browser.get(f"/reset/{unknown_token}"))
+        row("POST /logout without CSRF", "403", browser.post("/logout", data={}))
+        if portal_user:
+            assert browser.get("/portal").status_code == 200, f"{caller.name} was signed out"
+    assert matrix.failures("Portal pages") == []
+
+
+# --- part 3: the console ----------------------------------------------------------------------
+
+
+def test_the_console(platform: Any, world: World, matrix: Matrix) -> None:
+    before = snapshot(world)
+    tenant, a_email = world.tenant, world.tenant["email"]
+    for caller in world.callers:
+        browser = caller.browser
+        staff = caller.kind == "staff"
+        own = caller.organization == "A"
+
+        def row(
+            endpoint: str,
+            expected: str,
+            response: httpx.Response,
+            ok: bool | None = None,
+            who: str = caller.name,
+        ) -> None:
+            got = described(response)
+            matrix.add("Console", endpoint, who, expected, got, got == expected if ok is None else ok)
+
+        to_login = "303 → /console/login"
+        listing = browser.get("/console/contacts?type=tenant")
+        if not staff:
+            row("GET /console/contacts", to_login, listing)
+        elif own:
+            row(
+                "GET /console/contacts",
+                "200; lists A's tenant",
+                listing,
+                listing.status_code == 200 and a_email in listing.text,
+            )
+        else:
+            row(
+                "GET /console/contacts",
+                "200; none of A's",
+                listing,
+                listing.status_code == 200 and a_email not in listing.text,
+            )
+        one = browser.get(f"/console/contacts?type=tenant&contact={tenant['id']}")
+        row("GET /console/contacts?contact={A's}", "200" if own else ("404" if staff else to_login), one)
+        row(
+            "GET /console/login", "303 → /console/contacts" if staff else "200", browser.get("/console/login")
+        )
+        row("GET /console", "303 → /console/contacts", browser.get("/console"))
+
+        form = browser.get("/console/login" if not staff else "/console/contacts")
+        token = platform.csrf(form)
+        may = own and caller.may_manage_portal_access
+        target = _fresh_tenant(world) if may else world.uninvited
+        send = browser.post(
+            f"/console/contacts/{target['id']}/portal-access",
+            data={"csrf_token": token, "action": "send", "type": "tenant"},
+        )
+        location = send.headers.get("location", "")
+        if not staff:
+            row("POST …/portal-access send", to_login, send)
+        elif not own:
+            row("POST …/portal-access send", "404", send)
+        elif may:
+            row(
+                "POST …/portal-access send",
+                "303; notice=sent",
+                send,
+                send.status_code == 303 and "notice=sent" in location,
+            )
+        else:
+            row(
+                "POST …/portal-access send",
+                "303; not sent",
+                send,
+                send.status_code == 303 and "problem=" in location,
+            )
+        target = _fresh_tenant(world, invite=True) if may else tenant
+        revoke = browser.post(
+            f"/console/contacts/{target['id']}/portal-access",
+            data={"csrf_token": token, "action": "revoke", "type": "tenant"},
+        )
+        location = revoke.headers.get("location", "")
+        if not staff:
+            row("POST …/portal-access revoke", to_login, revoke)
+        elif not own:
+            row("POST …/portal-access revoke", "404", revoke)
+        elif may:
+            row(
+                "POST …/portal-access revoke",
+                "303; notice=revoked",
+                revoke,
+                revoke.status_code == 303 and "notice=revoked" in location,
+            )
+        else:
+            row(
+                "POST …/portal-access revoke",
+                "303; problem=not_permitted",
+                revoke,
+                revoke.status_code == 303 and "problem=not_permitted" in location,
+            )
+        forged = browser.post(f"/console/contacts/{tenant['id']}/portal-access", data={"action": "revoke"})
+        row("POST …/portal-access without CSRF", "403", forged)
+        # View As A's tenant: any of A's staff (every role reads contacts); read-only while it lasts.
+        view_as = browser.post(f"/console/contacts/{tenant['id']}/view-as", data={"csrf_token": token})
+        if not staff:
+            row("POST …/view-as", to_login, view_as)
+        elif not own:
+            row("POST …/view-as", "404", view_as)
+        else:
+            row("POST …/view-as", "303 → /portal", view_as)
+            home = browser.get("/portal")
+            ok = (
+                home.status_code == 200
+                and platform.heading(home) == f"Welcome, {tenant['display_name']}"
+                and "(read-only)" in home.text
+            )
+            row("GET /portal while viewing as A's tenant", "200; theirs, with the banner", home, ok)
+            lease_id = tenant["lease"]["id"]
+            requests_before = world.a.admin.get("/maintenance-requests", lease_id=lease_id)["total"]
+            sent = submit_maintenance(browser, lease_id, "Not while viewing as")
+            row("POST /portal/maintenance while viewing as", "403", sent)
+            requests_after = world.a.admin.get("/maintenance-requests", lease_id=lease_id)["total"]
+            assert requests_after == requests_before, f"{caller.name} wrote while viewing as"
+            row("POST /logout while viewing as", "403", browser.post("/logout", data={"csrf_token": token}))
+            ended = browser.post("/console/view-as/end", data={"csrf_token": token})
+            location = ended.headers.get("location", "")
+            ok = ended.status_code == 303 and location.startswith("/console/contacts?")
+            row("POST /console/view-as/end", "303 → the console", ended, ok)
+            row("GET /portal after View As ended", "303 → /login", browser.get("/portal"))
+        forged = browser.post(f"/console/contacts/{tenant['id']}/view-as", data={})
+        row("POST …/view-as without CSRF", "403", forged)
+    assert snapshot(world) == before, "a refused console action changed something"
+    assert world.callers[1].browser.get("/portal").status_code == 200, "the tenant lost access"
+    assert matrix.failures("Console") == []
+
+
+def test_every_write_route_checks_the_role() -> None:
+    """Every staff API route that changes something goes through require_editor (directly or via
+    require_portal_manager): the properties service trusts the gateway for the viewer rule."""
+    import inspect
+
+    from portal_gateway.api import bulk, contacts, maintenance, portal_access, properties, staff, viewings
+
+    unchecked = []
+    for module in (staff, contacts, properties, viewings, maintenance, portal_access, bulk):
+        for route in module.router.routes:
+            methods = getattr(route, "methods", set())
+            if methods & {"POST", "PATCH", "PUT", "DELETE"}:
+                source = inspect.getsource(route.endpoint)  # type: ignore[attr-defined]
+                if "require_editor(" not in source and "require_portal_manager(" not in source:
+                    unchecked.append(f"{sorted(methods)} {route.path}")  # type: ignore[attr-defined]
+    assert unchecked == []
