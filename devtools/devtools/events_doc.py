@@ -11,7 +11,7 @@ import enum
 import inspect
 import types
 import typing
-from datetime import datetime
+from datetime import date, datetime
 from uuid import UUID
 
 from pydantic import BaseModel
@@ -100,6 +100,7 @@ def type_name(annotation: object) -> str:
             return f"object ({annotation.__name__}, below)"
         names = {UUID: "string (UUID)", datetime: "string (date-time)", str: "string", bool: "boolean"}
         names[int] = "integer"
+        names[date] = "string (date)"
         if annotation in names:
             return names[annotation]
     return str(annotation)

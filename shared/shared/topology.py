@@ -48,6 +48,12 @@ SUBSCRIPTIONS: tuple[Subscription, ...] = (
     Subscription("notifications", "delivery_queued", "invitations", "on_delivery_queued"),
     Subscription("notifications", "delivery_succeeded", "invitations", "on_delivery_succeeded"),
     Subscription("notifications", "delivery_failed", "invitations", "on_delivery_failed"),
+    Subscription("properties", "lease_ended", "invitations", "on_lease_ended"),
+    Subscription("properties", "property_contact_unlinked", "invitations", "on_property_contact_unlinked"),
+    Subscription("contacts", "contact_email_changed", "invitations", "on_contact_email_changed"),
+    Subscription(
+        "properties", "maintenance_request_updated", "notifications", "on_maintenance_request_updated"
+    ),
 )
 
 

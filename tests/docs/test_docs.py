@@ -10,6 +10,7 @@ from devtools.events_doc import render
 from invitations.settings import InvitationsSettings
 from notifications.settings import NotificationsSettings
 from portal_gateway.settings import GatewaySettings
+from properties.settings import PropertiesSettings
 
 ROOT = Path(__file__).resolve().parents[2]
 README = (ROOT / "README.md").read_text()
@@ -35,7 +36,7 @@ def configuration_table() -> set[str]:
 def test_the_configuration_table_lists_every_setting_and_nothing_else():
     settings = {
         name.upper()
-        for cls in (InvitationsSettings, NotificationsSettings, GatewaySettings)
+        for cls in (InvitationsSettings, NotificationsSettings, GatewaySettings, PropertiesSettings)
         for name in cls.model_fields
     }
     table = configuration_table()

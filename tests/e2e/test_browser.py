@@ -1,6 +1,6 @@
 """Relet's flow in a real browser (Debian's Chromium driven by Playwright): staff send the
-invitation from Contacts > Tenants > Actions, the email arrives, the tenant opens the link, creates
-the account and lands on the portal page."""
+invitation from Contacts > Tenants > Actions, which first shows whom it goes to; the email
+arrives, the tenant opens the link, creates the account and lands on the portal page."""
 
 from __future__ import annotations
 
@@ -26,12 +26,17 @@ def test_relet_flow_from_the_console_to_the_portal(platform, browser, screenshot
     console.get_by_label("Password").fill(staff.password)
     console.get_by_role("button", name="Sign in").click()
     expect(console.get_by_role("heading", name="Contacts")).to_be_visible()
-    expect(console.get_by_role("link", name="Tenants")).to_have_attribute("aria-current", "page")
+    expect(console.get_by_role("link", name="Tenants", exact=True)).to_have_attribute("aria-current", "page")
     row = console.get_by_role("row").filter(has_text=tenant["email"])
     expect(row.get_by_text("Not invited")).to_be_visible()
     row.get_by_text("Actions").click()
     console.screenshot(path=str(screenshots / "console-tenants-actions.png"), full_page=True)
-    row.get_by_role("button", name="Send Portal Invitation").click()
+    row.get_by_role("link", name="Send Portal Invitation").click()
+    # Whom it goes to, and that nothing stands in the way, before anything is sent.
+    expect(console.get_by_role("heading", level=1)).to_have_text("Send Portal Invitation")
+    expect(console.get_by_text(tenant["email"])).to_be_visible()
+    console.screenshot(path=str(screenshots / "console-send-invitation.png"), full_page=True)
+    console.get_by_role("button", name="Send invitation").click()
     expect(console.get_by_role("status")).to_contain_text(
         f"Portal invitation sent to {tenant['display_name']}"
     )
@@ -91,3 +96,32 @@ def test_staff_view_as_a_tenant_from_the_console(platform, browser, screenshots)
         f"You are no longer viewing the portal as {tenant['display_name']}"
     )
     assert not [c for c in console.context.cookies() if c["name"] == "view_as_session"]
+
+
+@pytest.mark.browser
+def test_staff_bulk_invite_tenants_and_watch_the_progress_bar(platform, browser, screenshots):
+    """Contacts > Tenants > Invite all tenants…: the count first, then a progress bar that fills
+    (the page refreshes itself) until every tenant has been checked."""
+    staff = platform.new_organization()
+    tenants = [staff.tenant_with_lease() for _ in range(3)]
+
+    console = browser.new_page()
+    console.set_default_timeout(20_000)
+    console.goto(f"{platform.config.public_base_url}/console/login")
+    console.get_by_label("Email").fill(staff.email)
+    console.get_by_label("Password").fill(staff.password)
+    console.get_by_role("button", name="Sign in").click()
+    console.get_by_role("link", name="Invite all tenants…").click()
+    expect(console.get_by_text("3 contacts match.")).to_be_visible()
+    console.screenshot(path=str(screenshots / "console-bulk-confirm.png"), full_page=True)
+    console.get_by_role("button", name="Start inviting").click()
+
+    expect(console.get_by_role("heading", name="Done")).to_be_visible(timeout=60_000)
+    progress = console.get_by_label(re.compile(r"3 of 3 contacts checked"))
+    expect(progress).to_have_attribute("value", "3")
+    expect(console.get_by_text("Invited", exact=True).locator("xpath=following-sibling::dd[1]")).to_have_text(
+        "3"
+    )
+    console.screenshot(path=str(screenshots / "console-bulk-progress.png"), full_page=True)
+    for tenant in tenants:
+        platform.link_in_email(tenant["email"])

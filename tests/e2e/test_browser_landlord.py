@@ -1,7 +1,8 @@
-"""Rezi's client portal in a real browser (Debian's Chromium driven by Playwright) on a phone-sized
-window: a landlord signs in, opens their property's page from the portal home with the keyboard,
-reads the viewing feedback and the offers; staff hide feedback for them, and the next page load
-shows none."""
+"""Rezi's client portal in a real browser (Debian's Chromium driven by Playwright), from the staff
+console to the portal: staff open the landlord's page and turn on Enable Access; the landlord opens
+the emailed link, creates the account and, on a phone-sized window, opens their property's page
+with the keyboard and reads the viewing feedback and the offers; staff hide feedback for them on
+the contact page's Visibility, and the landlord's next page load shows none."""
 
 from __future__ import annotations
 
@@ -42,7 +43,6 @@ def test_a_landlord_reads_viewing_feedback_until_it_is_hidden_on_a_phone(platfor
         },
     )
     staff.post(f"/properties/{prop['id']}/contacts", {"contact_id": landlord["id"], "role": "landlord"}, 200)
-    platform.invite_and_accept(staff, landlord, PASSWORD)
     viewing = staff.post(
         f"/properties/{prop['id']}/viewings",
         {"scheduled_at": "2026-03-14T10:30:00Z", "applicant_name": "Priya Applicant"},
@@ -53,13 +53,36 @@ def test_a_landlord_reads_viewing_feedback_until_it_is_hidden_on_a_phone(platfor
     )
     staff.post(f"/offers/{offer['id']}/status", {"status": "accepted"}, 200)
 
+    platform.secrets_seen.add(PASSWORD)
+
+    # Staff: Contacts > Landlords > the landlord > Enable Access.
+    console = browser.new_page()
+    console.set_default_timeout(20_000)
+    console.goto(f"{platform.config.public_base_url}/console/login")
+    console.get_by_label("Email").fill(staff.email)
+    console.get_by_label("Password").fill(staff.password)
+    console.get_by_role("button", name="Sign in").click()
+    console.get_by_role("link", name="Landlords", exact=True).click()
+    console.get_by_role("link", name=landlord["display_name"]).click()
+    expect(console.get_by_role("heading", level=1)).to_have_text(landlord["display_name"])
+    switch = console.get_by_role("switch", name="Enable Access")
+    expect(switch).to_have_attribute("aria-checked", "false")
+    switch.focus()
+    console.keyboard.press("Enter")
+    expect(console.get_by_role("status")).to_contain_text("Portal access is on")
+    expect(console.get_by_role("switch", name="Enable Access")).to_have_attribute("aria-checked", "true")
+    console.screenshot(path=str(screenshots / "console-contact-access-on.png"), full_page=True)
+
+    # The landlord: the email's link, the account, then the portal on a phone.
+    link = platform.link_in_email(landlord["email"])
     context = browser.new_context(viewport=PHONE)
     page = context.new_page()
     page.set_default_timeout(20_000)
-    page.goto(f"{platform.config.public_base_url}/login")
-    page.get_by_label("Email").fill(landlord["email"])
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
+    page.goto(link)
+    expect(page.get_by_role("heading", name="Create Your Portal Account")).to_be_visible()
+    page.get_by_label("Password", exact=True).fill(PASSWORD)
+    page.get_by_label("Confirm password").fill(PASSWORD)
+    page.get_by_role("button", name="Create Account & Access Portal").click()
     expect(page.get_by_role("heading", level=1)).to_have_text(f"Welcome, {landlord['display_name']}")
 
     # From the home page to the property's page, by keyboard.
@@ -76,10 +99,24 @@ def test_a_landlord_reads_viewing_feedback_until_it_is_hidden_on_a_phone(platfor
     assert fits_the_window(page)
     page.screenshot(path=str(screenshots / "portal-landlord-property-phone.png"), full_page=True)
 
-    hidden = staff.api.put(
-        "/visibility/viewing-feedback", json={"contact_id": landlord["id"], "visible": False}
+    # Staff: the contact page's Visibility, Hide.
+    console.reload()
+    visibility = console.get_by_role("region", name="Visibility")
+    expect(visibility).to_contain_text("Viewing feedback is shown to")
+    visibility.get_by_label("Hide").check()
+    visibility.get_by_role("button", name="Save visibility").click()
+    expect(console.get_by_role("status")).to_contain_text("sees this from their next page load")
+    expect(console.get_by_role("region", name="Visibility")).to_contain_text(
+        "Viewing feedback is hidden from"
     )
-    assert hidden.status_code == 200, hidden.text
+    expect(console.get_by_role("region", name="Access audit")).to_contain_text(
+        "Account created, access granted"
+    )
+    console.screenshot(path=str(screenshots / "console-contact-visibility-hidden.png"), full_page=True)
+    console.get_by_role("navigation", name="Console").get_by_role("link", name="Visibility").click()
+    landlords = console.get_by_role("row").filter(has_text="Landlords")
+    expect(landlords).to_contain_text("Shown")  # the organization's: only this landlord is hidden
+    console.screenshot(path=str(screenshots / "console-visibility.png"), full_page=True)
     page.reload()
     expect(viewings).to_contain_text("Priya Applicant")
     expect(viewings).not_to_contain_text(FEEDBACK)

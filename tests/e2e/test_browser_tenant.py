@@ -1,16 +1,19 @@
 """Relet's tenant portal in a real browser (Debian's Chromium driven by Playwright) on a phone-sized
 window: the tenant signs in, reads the balance and the statement, reports a problem with the form
-(labels, keyboard), and sees the status staff set through the API."""
+(labels, keyboard); staff schedule it in the console, and the tenant follows the emailed link to
+see the new status."""
 
 from __future__ import annotations
 
 import re
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from playwright.sync_api import Page, expect
 
 PASSWORD = "copper lanterns sway gently"
+RECEIPT = "Deposit received: £1,200.00. Thank you.\n"
 PHONE = {"width": 375, "height": 740}
 
 
@@ -45,6 +48,12 @@ def test_a_tenant_reads_the_statement_and_reports_a_problem_on_a_phone(platform,
     staff.post(
         f"/leases/{lease_id}/payments", {"amount_minor": 100_000, "paid_on": str(today), "reference": "SO"}
     )
+    uploaded = staff.api.post(
+        "/documents",
+        data={"kind": "receipt", "title": "Deposit receipt", "lease_id": lease_id},
+        files={"file": ("deposit-receipt.txt", RECEIPT.encode(), "text/plain")},
+    )
+    assert uploaded.status_code == 201, uploaded.text
 
     context = browser.new_context(viewport=PHONE)
     page = context.new_page()
@@ -67,6 +76,14 @@ def test_a_tenant_reads_the_statement_and_reports_a_problem_on_a_phone(platform,
     expect(statement.get_by_role("row").filter(has_text="November rent")).to_contain_text("Overdue")
     expect(statement.get_by_role("row").filter(has_text="December rent")).not_to_contain_text("Overdue")
     expect(statement.get_by_role("row").filter(has_text="Payment received")).to_contain_text("£1,000.00")
+    # The document staff shared on the lease: listed, and downloaded with a click.
+    documents = page.get_by_role("region", name="Documents")
+    expect(documents).to_contain_text("Receipt · deposit-receipt.txt")
+    with page.expect_download() as download_info:
+        documents.get_by_role("link", name="Deposit receipt").click()
+    download = download_info.value
+    assert download.suggested_filename == "deposit-receipt.txt"
+    assert Path(download.path()).read_text(encoding="utf-8") == RECEIPT
     assert fits_the_window(page)
     page.screenshot(path=str(screenshots / "portal-tenant-lease-phone.png"), full_page=True)
 
@@ -90,12 +107,35 @@ def test_a_tenant_reads_the_statement_and_reports_a_problem_on_a_phone(platform,
     expect(page.get_by_role("status")).to_contain_text("Your request was submitted")
     expect(page.get_by_role("heading", level=1)).to_have_text("Heating request")
     request_id = page.url.split("?")[0].rsplit("/", 1)[1]
-    staff.post(
-        f"/maintenance-requests/{request_id}/status",
-        {"status": "scheduled", "note": "An engineer comes tomorrow at 10."},
-        200,
-    )
-    page.reload()
+
+    # Staff, in the console (a browser of their own, also phone-sized): Maintenance > the request >
+    # Change status, by label.
+    console = browser.new_context(viewport=PHONE).new_page()
+    console.set_default_timeout(20_000)
+    console.goto(f"{platform.config.public_base_url}/console/login")
+    console.get_by_label("Email").fill(staff.email)
+    console.get_by_label("Password").fill(staff.password)
+    console.get_by_role("button", name="Sign in").click()
+    console.get_by_role("navigation", name="Console").get_by_role("link", name="Maintenance").click()
+    expect(console.get_by_role("heading", level=1)).to_have_text("Maintenance requests")
+    console.get_by_role("link", name=re.compile("^Heating: No hot water")).click()
+    expect(console.get_by_role("heading", level=1)).to_have_text("Heating request")
+    console.get_by_label("New status").select_option("scheduled")
+    console.get_by_label("Note for the tenant").fill("An engineer comes tomorrow at 10.")
+    console.get_by_role("button", name="Change status").click()
+    expect(console.get_by_role("status")).to_contain_text("The status is changed")
+    expect(console.locator("dt:text-is('Status') + dd")).to_have_text("Scheduled")
+    assert fits_the_window(console)
+    console.screenshot(path=str(screenshots / "console-maintenance-request-phone.png"), full_page=True)
+    console.context.close()
+
+    # The tenant's email links to the request; the portal shows the new status there.
+    link = f"{platform.config.public_base_url}/portal/maintenance/{request_id}"
+    emails = platform.sink.wait_for(tenant["email"], count=2, timeout=60)
+    update = max(emails, key=lambda m: m["id"])
+    assert update["subject"].endswith("is now scheduled")
+    assert update["links"] == [link]
+    page.goto(link)
     expect(page.locator("dt:text-is('Status') + dd")).to_have_text("Scheduled")
     history = page.get_by_role("list").filter(has_text="An engineer comes tomorrow at 10.")
     expect(history.get_by_role("heading")).to_have_text(["Scheduled", "Submitted"])

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import re
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,7 +28,7 @@ import httpx
 import pytest
 from sqlalchemy import text
 
-from shared.testing.helpers import random_email
+from shared.testing.helpers import random_email, random_name
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "hostile"
 STAFF_ROLES = [
@@ -345,6 +346,12 @@ def _resend(world: World, caller: Caller, fresh: bool) -> tuple[str, str, Any]:
     return "POST", f"/contacts/{tenant['id']}/portal-invitations/resend", None
 
 
+def _unlink(world: World, caller: Caller, fresh: bool) -> tuple[str, str, Any]:
+    """Remove a landlord's link: a fresh landlord's when it should succeed, else A's signed-in one's."""
+    landlord = world.a.landlord_of_property() if fresh else world.landlord
+    return "DELETE", f"/properties/{landlord['property']['id']}/contacts/{landlord['id']}", None
+
+
 OPERATIONS = [
     Operation("GET /me", "read", lambda w, c, f: ("GET", "/me", None), foreign="own"),
     Operation(
@@ -430,6 +437,14 @@ OPERATIONS = [
             f"/properties/{w.b_property['id']}/contacts",
             {"contact_id": w.unlinked_landlord["id"], "role": "landlord"},
         ),
+        cross=True,
+    ),
+    Operation("DELETE /properties/{id}/contacts/{contact_id}", "edit", _unlink),
+    Operation(
+        "DELETE /properties/{B's}/contacts/{A's landlord}",
+        "edit",
+        lambda w, c, f: ("DELETE", f"/properties/{w.b_property['id']}/contacts/{w.landlord['id']}", None),
+        # A's staff find no such property; B's admin finds no such link on it.
         cross=True,
     ),
     Operation(
@@ -625,6 +640,30 @@ OPERATIONS = [
         lambda w, c, f: ("GET", f"/contacts/{w.landlord['id']}/visibility/viewing-feedback", None),
     ),
     Operation(
+        "PUT /visibility/viewing-feedback for a property's vendors",
+        "edit",
+        lambda w, c, f: (
+            "PUT",
+            "/visibility/viewing-feedback",
+            {
+                "contact_type": "vendor",
+                "property_id": (w.a.property() if f else w.landlord["property"])["id"],
+                "visible": True,
+            },
+        ),
+    ),
+    Operation(
+        "GET /visibility/viewing-feedback",
+        "read",
+        lambda w, c, f: ("GET", "/visibility/viewing-feedback", None),
+        foreign="own",
+    ),
+    Operation(
+        "GET /contacts/{id}/access-audit",
+        "read",
+        lambda w, c, f: ("GET", f"/contacts/{w.tenant['id']}/access-audit", None),
+    ),
+    Operation(
         "GET /contacts/{id}/portal-eligibility",
         "read",
         lambda w, c, f: ("GET", f"/contacts/{w.uninvited['id']}/portal-eligibility", None),
@@ -776,6 +815,8 @@ def snapshot(world: World) -> dict[str, Any]:
         "uninvited": admin.get(f"/contacts/{world.uninvited['id']}/portal-access")["status"],
         "uninvited invitations": admin.get(f"/contacts/{world.uninvited['id']}/invitations")["total"],
         "unlinked": admin.get(f"/contacts/{world.unlinked_landlord['id']}/links"),
+        "landlord links": admin.get(f"/contacts/{world.landlord['id']}/links"),
+        "landlord access": admin.get(f"/contacts/{world.landlord['id']}/portal-access")["status"],
         "b property": world.b.admin.get(f"/properties/{world.b_property['id']}"),
         "b leases": world.b.admin.get(f"/contacts/{world.b_tenant['id']}/links"),
         "viewings": admin.get(f"/properties/{world.landlord['property']['id']}/viewings"),
@@ -1083,15 +1124,142 @@ def test_the_console(platform: Any, world: World, matrix: Matrix) -> None:
     assert matrix.failures("Console") == []
 
 
+# --- part 5: the console's contact page and Visibility ----------------------------------------
+
+
+def test_the_console_contact_pages(platform: Any, world: World, matrix: Matrix) -> None:
+    before = snapshot(world)
+    tenant = world.tenant
+    for caller in world.callers:
+        browser = caller.browser
+        staff = caller.kind == "staff"
+        own = caller.organization == "A"
+        editor = own and caller.role != "viewer"
+
+        def row(
+            endpoint: str,
+            expected: str,
+            response: httpx.Response,
+            ok: bool | None = None,
+            who: str = caller.name,
+        ) -> None:
+            got = described(response)
+            matrix.add("Console contact", endpoint, who, expected, got, got == expected if ok is None else ok)
+
+        to_login = "303 → /console/login"
+        refused = to_login if not staff else "404"
+        page = browser.get(f"/console/contacts/{tenant['id']}")
+        if own:
+            ok = page.status_code == 200 and platform.heading(page) == tenant["display_name"]
+            row("GET /console/contacts/{A's}", "200; the contact", page, ok)
+        else:
+            row("GET /console/contacts/{A's}", refused, page)
+        invite = browser.get(f"/console/contacts/{world.uninvited['id']}/invite")
+        row("GET /console/contacts/{A's}/invite", "200" if own else refused, invite)
+        settings = browser.get("/console/visibility")
+        row("GET /console/visibility", "200" if staff else to_login, settings)
+
+        token = platform.csrf(browser.get("/console/contacts" if staff else "/console/login"))
+        may = own and caller.may_manage_portal_access
+        target = _fresh_tenant(world) if may else world.uninvited
+        toggled = browser.post(
+            f"/console/contacts/{target['id']}/portal-access/toggle",
+            data={"csrf_token": token, "enable": "on"},
+        )
+        location = toggled.headers.get("location", "")
+        if not own:
+            row("POST …/portal-access/toggle on", refused, toggled)
+        elif may:
+            ok = toggled.status_code == 303 and "notice=access_on" in location
+            row("POST …/portal-access/toggle on", "303; notice=access_on", toggled, ok)
+        else:
+            ok = toggled.status_code == 303 and "problem=" in location
+            row("POST …/portal-access/toggle on", "303; not sent", toggled, ok)
+        forged = browser.post(
+            f"/console/contacts/{tenant['id']}/portal-access/toggle", data={"enable": "off"}
+        )
+        row("POST …/portal-access/toggle without CSRF", "403", forged)
+
+        landlord = world.a.contact("landlord") if editor else world.landlord
+        hidden = browser.post(
+            f"/console/contacts/{landlord['id']}/visibility", data={"csrf_token": token, "visible": "hide"}
+        )
+        location = hidden.headers.get("location", "")
+        if not own:
+            row("POST …/visibility hide", refused, hidden)
+        elif editor:
+            ok = hidden.status_code == 303 and "notice=visibility" in location
+            row("POST …/visibility hide", "303; saved", hidden, ok)
+        else:
+            ok = hidden.status_code == 303 and "problem=read_only" in location
+            row("POST …/visibility hide", "303; problem=read_only", hidden, ok)
+        # "default" for applicants changes nothing A's shared objects depend on.
+        by_type = browser.post(
+            "/console/visibility",
+            data={"csrf_token": token, "contact_type": "applicant", "visible": "default"},
+        )
+        location = by_type.headers.get("location", "")
+        if not staff:
+            row("POST /console/visibility", to_login, by_type)
+        elif own and not editor:
+            ok = by_type.status_code == 303 and "problem=read_only" in location
+            row("POST /console/visibility", "303; problem=read_only", by_type, ok)
+        else:  # A's editors, and B's admin for B's own setting
+            ok = by_type.status_code == 303 and "saved=applicant" in location
+            row("POST /console/visibility", "303; saved", by_type, ok)
+        # Bulk: A's portal managers invite a fresh tenant found by its email; nobody else sends.
+        bulk = browser.get(f"/console/bulk?type=tenant&q={world.uninvited['email']}")
+        row("GET /console/bulk", "200" if staff else to_login, bulk)
+        target = _fresh_tenant(world) if may else world.uninvited
+        started = browser.post(
+            "/console/bulk", data={"csrf_token": token, "type": "tenant", "q": target["email"]}
+        )
+        location = started.headers.get("location", "")
+        if not staff:
+            row("POST /console/bulk", to_login, started)
+        elif not own:
+            ok = started.status_code == 422 and "No contact matches." in started.text
+            row("POST /console/bulk for A's tenant", "422; none of A's", started, ok)
+        elif may:
+            ok = started.status_code == 303 and location.startswith("/console/bulk/")
+            row("POST /console/bulk", "303 → its progress", started, ok)
+        else:
+            row("POST /console/bulk", "403", started)
+        progress = browser.get(f"/console/bulk/{world.job_id}")
+        row("GET /console/bulk/{A's job}", "200" if own else refused, progress)
+    assert snapshot(world) == before, "a refused console action changed something"
+    assert matrix.failures("Console contact") == []
+
+
 def test_every_write_route_checks_the_role() -> None:
     """Every staff API route that changes something goes through require_editor (directly or via
     require_portal_manager): the properties service trusts the gateway for the viewer rule."""
     import inspect
 
-    from portal_gateway.api import bulk, contacts, maintenance, portal_access, properties, staff, viewings
+    from portal_gateway.api import (
+        bulk,
+        client_groups,
+        contacts,
+        documents,
+        maintenance,
+        portal_access,
+        properties,
+        staff,
+        viewings,
+    )
 
     unchecked = []
-    for module in (staff, contacts, properties, viewings, maintenance, portal_access, bulk):
+    for module in (
+        staff,
+        contacts,
+        properties,
+        viewings,
+        maintenance,
+        portal_access,
+        bulk,
+        client_groups,
+        documents,
+    ):
         for route in module.router.routes:
             methods = getattr(route, "methods", set())
             if methods & {"POST", "PATCH", "PUT", "DELETE"}:
@@ -1099,3 +1267,581 @@ def test_every_write_route_checks_the_role() -> None:
                 if "require_editor(" not in source and "require_portal_manager(" not in source:
                     unchecked.append(f"{sorted(methods)} {route.path}")  # type: ignore[attr-defined]
     assert unchecked == []
+
+
+# --- part 4: the console's maintenance pages --------------------------------------------------
+
+
+def test_the_console_maintenance_pages(platform: Any, world: World, matrix: Matrix) -> None:
+    """A's staff read A's requests; editors move them on, viewers may not (403, nothing changes);
+    B's admin sees none of A's (404); anyone else is sent to sign in."""
+    before = snapshot(world)
+    shared_request = world.maintenance_request_id
+    for caller in world.callers:
+        browser = caller.browser
+        staff = caller.kind == "staff"
+        own = caller.organization == "A"
+
+        def row(
+            endpoint: str,
+            expected: str,
+            response: httpx.Response,
+            ok: bool | None = None,
+            who: str = caller.name,
+        ) -> None:
+            got = described(response)
+            ok = got == expected if ok is None else ok
+            matrix.add("Console maintenance", endpoint, who, expected, got, ok)
+
+        to_login = "303 → /console/login"
+        listing = browser.get("/console/maintenance")
+        filtered = browser.get("/console/maintenance?status=submitted")
+        one = browser.get(f"/console/maintenance/{shared_request}")
+        if not staff:
+            row("GET /console/maintenance", to_login, listing)
+            row("GET /console/maintenance?status=", to_login, filtered)
+            row("GET /console/maintenance/{A's}", to_login, one)
+        elif own:
+            ok = listing.status_code == 200 and shared_request in listing.text
+            row("GET /console/maintenance", "200; lists A's request", listing, ok)
+            ok = filtered.status_code == 200 and shared_request in filtered.text
+            row("GET /console/maintenance?status=", "200; lists A's request", filtered, ok)
+            ok = one.status_code == 200 and "The bathroom tap drips" in one.text
+            row("GET /console/maintenance/{A's}", "200; its history", one, ok)
+        else:
+            ok = listing.status_code == 200 and shared_request not in listing.text
+            row("GET /console/maintenance", "200; none of A's", listing, ok)
+            ok = filtered.status_code == 200 and shared_request not in filtered.text
+            row("GET /console/maintenance?status=", "200; none of A's", filtered, ok)
+            ok = one.status_code == 404 and "tap" not in one.text
+            row("GET /console/maintenance/{A's}", "404", one, ok)
+
+        token = platform.csrf(browser.get("/console/contacts" if staff else "/console/login"))
+        editor = own and caller.role != "viewer"
+        target = _fresh_request(world) if editor else shared_request
+        changed = browser.post(
+            f"/console/maintenance/{target}/status",
+            data={"csrf_token": token, "status": "acknowledged", "note": "On it"},
+        )
+        endpoint = "POST /console/maintenance/{id}/status"
+        if not staff:
+            row(endpoint, to_login, changed)
+        elif not own:
+            row(endpoint, "404", changed)
+        elif editor:
+            ok = changed.status_code == 303 and "notice=changed" in changed.headers.get("location", "")
+            row(endpoint, "303; notice=changed", changed, ok)
+            assert world.a.admin.get(f"/maintenance-requests/{target}")["status"] == "acknowledged"
+        else:
+            ok = changed.status_code == 403 and "Your role can read but not change anything." in changed.text
+            row(endpoint, "403; the reason shown", changed, ok)
+        forged = browser.post(f"/console/maintenance/{shared_request}/status", data={"status": "cancelled"})
+        row("POST /console/maintenance/{id}/status without CSRF", "403", forged)
+    assert snapshot(world) == before, "a refused console maintenance change changed something"
+    assert matrix.failures("Console maintenance") == []
+
+
+# --- part 6: documents and maintenance photos -------------------------------------------------
+
+DOCUMENT_PDF = b"%PDF-1.7\n% matrix\n%%EOF\n"
+PHOTO_PNG = b"\x89PNG\r\n\x1a\n" + bytes(24)
+
+
+def _document(staff: Any, title: str, **scope: str) -> str:
+    """A document `staff` uploads (through the API, multipart) on a lease, property or client group."""
+    made = staff.api.post(
+        "/documents",
+        data={"kind": "quote" if "property_id" in scope else "invoice", "title": title, **scope},
+        files={"file": ("matrix.pdf", DOCUMENT_PDF, "application/pdf")},
+    )
+    assert made.status_code == 201, made.text
+    return str(made.json()["id"])
+
+
+def _report_with_photo(browser: httpx.Client, lease_id: str, csrf: bool = True) -> httpx.Response:
+    form = browser.get("/portal/maintenance/new")
+    token = re.search(r'name="csrf_token" value="([^"]+)"', form.text)
+    grant = re.search(r'name="m" value="([^"]+)"', form.text)
+    data = {
+        "m": grant.group(1) if grant else "",
+        "lease_id": lease_id,
+        "category": "plumbing",
+        "description": "Photo of the leak attached",
+    }
+    if csrf:
+        data["csrf_token"] = token.group(1) if token else ""
+    return browser.post(
+        "/portal/maintenance", data=data, files={"photo": ("leak.png", PHOTO_PNG, "image/png")}
+    )
+
+
+def test_documents_and_photos(platform: Any, world: World, matrix: Matrix) -> None:
+    """Staff API: A's staff read A's documents, editors upload, share and delete (viewers 403), B's
+    admin finds none of A's (404). Portal: a document or photo opens only for the person it is
+    shared with (404 for anyone else, sign in first for no one); View As may read them."""
+    admin = world.a.admin
+    tenant_lease = world.tenant["lease"]["id"]
+    landlord_property = world.landlord["property"]["id"]
+    group_id = str(uuid.uuid4())
+    tenant_doc = _document(admin, "Matrix tenant invoice", lease_id=tenant_lease)
+    landlord_doc = _document(admin, "Matrix landlord quote", property_id=landlord_property)
+    _document(admin, "Matrix group statement", client_group_id=group_id)
+    tenant_browser = next(c for c in world.callers if c.name == "portal:tenant").browser
+    reported = _report_with_photo(tenant_browser, tenant_lease)
+    assert reported.status_code == 303, reported.text
+    photo_request = reported.headers["location"].split("?")[0].rsplit("/", 1)[1]
+
+    def documents_state() -> Any:
+        return (
+            admin.get(f"/leases/{tenant_lease}/documents"),
+            admin.get(f"/properties/{landlord_property}/documents"),
+            admin.get(f"/maintenance-requests/{photo_request}"),
+        )
+
+    before = documents_state()
+
+    def fresh_doc(w: World) -> str:
+        return _document(admin, "Fresh", lease_id=_fresh_tenant(w)["lease"]["id"])
+
+    operations = [
+        Operation(
+            "POST /documents (multipart)",
+            "edit",
+            lambda w, c, f: ("POST", "/documents", (_fresh_tenant(w) if f else w.tenant)["lease"]["id"]),
+            201,
+        ),
+        Operation(
+            "GET /leases/{id}/documents",
+            "read",
+            lambda w, c, f: ("GET", f"/leases/{tenant_lease}/documents", None),
+        ),
+        Operation(
+            "GET /properties/{id}/documents",
+            "read",
+            lambda w, c, f: ("GET", f"/properties/{landlord_property}/documents", None),
+        ),
+        Operation(
+            "GET /client-groups/{id}/documents",
+            "read",
+            lambda w, c, f: ("GET", f"/client-groups/{group_id}/documents", None),
+            foreign="own",
+        ),
+        Operation(
+            "GET /documents/{id}/file", "read", lambda w, c, f: ("GET", f"/documents/{tenant_doc}/file", None)
+        ),
+        Operation(
+            "PUT /documents/{id}/audiences",
+            "edit",
+            lambda w, c, f: (
+                "PUT",
+                f"/documents/{fresh_doc(w) if f else tenant_doc}/audiences",
+                {"audiences": ["tenant"]},
+            ),
+        ),
+        Operation(
+            "DELETE /documents/{id}",
+            "edit",
+            lambda w, c, f: ("DELETE", f"/documents/{fresh_doc(w) if f else tenant_doc}", None),
+            204,
+        ),
+        Operation(
+            "GET /documents/{id}/visibility?contact_id=",
+            "read",
+            lambda w, c, f: ("GET", f"/documents/{tenant_doc}/visibility?contact_id={w.tenant['id']}", None),
+        ),
+        Operation(
+            "GET /maintenance-requests/{id}/photo",
+            "read",
+            lambda w, c, f: ("GET", f"/maintenance-requests/{photo_request}/photo", None),
+        ),
+    ]
+
+    def send(caller: Caller, operation: Operation, fresh: bool) -> httpx.Response:
+        method, path, body = operation.build(world, caller, fresh)
+        if path == "/documents":  # the upload: `body` is the lease to file on
+            return caller.api.post(
+                path,
+                data={"kind": "invoice", "title": "Matrix upload", "lease_id": body},
+                files={"file": ("m.pdf", DOCUMENT_PDF, "application/pdf")},
+            )
+        return caller.api.request(method, path, json=body)
+
+    secrets = ("Matrix tenant invoice", "Matrix landlord quote", "Matrix group statement", tenant_doc)
+    for operation in operations:
+        for caller in world.callers:
+            if caller.kind != "staff":
+                response = send(caller, operation, False)
+                expected, ok = "401", response.status_code == 401
+            elif caller.organization == "B":
+                response = send(caller, operation, False)
+                leaked = any(s in response.text for s in secrets) or DOCUMENT_PDF in response.content
+                if operation.foreign == "own":
+                    expected, ok = "200; none of A's", response.status_code == 200 and not leaked
+                else:
+                    expected, ok = "404", response.status_code == 404 and not leaked
+            else:
+                may = allowed(operation, caller)
+                response = send(caller, operation, may)
+                expected = str(operation.success if may else 403)
+                ok = str(response.status_code) == expected
+            matrix.add("Documents", operation.label, caller.name, expected, str(response.status_code), ok)
+
+    for caller in world.callers:
+        browser, portal_user = caller.browser, caller.kind == "portal"
+
+        def row(
+            endpoint: str,
+            expected: str,
+            response: httpx.Response,
+            ok: bool | None = None,
+            who: str = caller.name,
+        ) -> None:
+            got = described(response)
+            matrix.add("Documents", endpoint, who, expected, got, got == expected if ok is None else ok)
+
+        for label, path, owner, content in (
+            (
+                "GET /portal/documents/{A tenant's}",
+                f"/portal/documents/{tenant_doc}",
+                "portal:tenant",
+                DOCUMENT_PDF,
+            ),
+            (
+                "GET /portal/documents/{A landlord's}",
+                f"/portal/documents/{landlord_doc}",
+                "portal:landlord",
+                DOCUMENT_PDF,
+            ),
+            (
+                "GET /portal/maintenance/{A tenant's}/photo",
+                f"/portal/maintenance/{photo_request}/photo",
+                "portal:tenant",
+                PHOTO_PNG,
+            ),
+        ):
+            got = browser.get(path)
+            if caller.name == owner:
+                ok = got.status_code == 200 and got.content == content
+                row(label, "200; the bytes", got, ok)
+            elif portal_user:
+                row(label, "404", got, got.status_code == 404 and content not in got.content)
+            else:
+                row(label, "303 → /login", got)
+        if caller.name == "portal:tenant":
+            page = browser.get(f"/portal/leases/{tenant_lease}")
+            row(
+                "GET /portal/leases/{A tenant's} lists it",
+                "200; listed",
+                page,
+                "Matrix tenant invoice" in page.text,
+            )
+        if caller.name == "portal:landlord":
+            page = browser.get(f"/portal/properties/{landlord_property}")
+            ok = "Matrix landlord quote" in page.text and "Matrix tenant invoice" not in page.text
+            row("GET /portal/properties/{A landlord's} lists it", "200; only theirs", page, ok)
+        row(
+            "POST /portal/maintenance with a photo, without CSRF",
+            "403",
+            _report_with_photo(browser, tenant_lease, csrf=False),
+        )
+        if caller.kind == "staff" and caller.organization == "A":
+            token = platform.csrf(browser.get("/console/contacts"))
+            browser.post(f"/console/contacts/{world.tenant['id']}/view-as", data={"csrf_token": token})
+            got = browser.get(f"/portal/documents/{tenant_doc}")
+            row(
+                "GET /portal/documents/{A tenant's} while viewing as", "200", got, got.content == DOCUMENT_PDF
+            )
+            browser.post("/console/view-as/end", data={"csrf_token": token})
+    assert documents_state() == before, "a refused call changed A's documents"
+    assert matrix.failures("Documents") == []
+
+
+# --- part: client groups and customers' pages (Uptick) ----------------------------------------
+
+
+@dataclass
+class Uptick:
+    """A's client groups: `top` with `child` inside it, a property in `child` and one in `other`,
+    and a customer authorised on `top`, invited and signed in."""
+
+    top: dict[str, Any]
+    child: dict[str, Any]
+    other: dict[str, Any]
+    child_property: dict[str, Any]
+    other_property: dict[str, Any]
+    customer: dict[str, Any]
+    customer_browser: httpx.Client
+    b_group: dict[str, Any]
+
+
+def _group(staff: Any, parent: dict[str, Any] | None = None) -> dict[str, Any]:
+    body: dict[str, Any] = {"name": random_name("Group ")}
+    if parent is not None:
+        body["parent_id"] = parent["id"]
+    return staff.post("/client-groups", body)
+
+
+def _grouped_property(org: Any, group: dict[str, Any]) -> dict[str, Any]:
+    prop = org.property()
+    response = org.admin.api.put(
+        f"/properties/{prop['id']}/client-group", json={"client_group_id": group["id"]}
+    )
+    assert response.status_code == 200, response.text
+    return prop
+
+
+@pytest.fixture(scope="module")
+def uptick(platform: Any, world: World) -> Uptick:
+    a = world.a
+    top = _group(a.admin)
+    child = _group(a.admin, top)
+    other = _group(a.admin)
+    customer = a.contact("customer")
+    a.admin.post(f"/client-groups/{top['id']}/members", {"contact_id": customer["id"]}, 200)
+    return Uptick(
+        top=top,
+        child=child,
+        other=other,
+        child_property=_grouped_property(a, child),
+        other_property=_grouped_property(a, other),
+        customer=customer,
+        customer_browser=platform.invite_and_accept(a, customer),
+        b_group=_group(world.b.admin),
+    )
+
+
+def _fresh_member(world: World) -> tuple[dict[str, Any], dict[str, Any]]:
+    group = _group(world.a.admin)
+    customer = world.a.contact("customer")
+    world.a.admin.post(f"/client-groups/{group['id']}/members", {"contact_id": customer["id"]}, 200)
+    return group, customer
+
+
+def _remove_member(world: World, u: Uptick, fresh: bool) -> tuple[str, str, Any]:
+    group, member = _fresh_member(world) if fresh else (u.top, u.customer)
+    return "DELETE", f"/client-groups/{group['id']}/members/{member['id']}", None
+
+
+def client_group_operations(u: Uptick) -> list[Operation]:
+    return [
+        Operation(
+            "GET /client-groups", "read", lambda w, c, f: ("GET", "/client-groups", None), foreign="own"
+        ),
+        Operation(
+            "POST /client-groups",
+            "edit",
+            lambda w, c, f: ("POST", "/client-groups", {"name": random_name("New ")}),
+            201,
+            foreign="own",
+        ),
+        Operation(
+            "GET /client-groups/{id}", "read", lambda w, c, f: ("GET", f"/client-groups/{u.top['id']}", None)
+        ),
+        Operation(
+            "PATCH /client-groups/{id}",
+            "edit",
+            lambda w, c, f: (
+                "PATCH",
+                f"/client-groups/{(_group(w.a.admin) if f else u.top)['id']}",
+                {"name": random_name("Renamed ")},
+            ),
+        ),
+        Operation(
+            "PATCH /client-groups/{id} under B's group",
+            "edit",
+            lambda w, c, f: ("PATCH", f"/client-groups/{u.other['id']}", {"parent_id": u.b_group["id"]}),
+            cross=True,
+        ),
+        Operation(
+            "POST /client-groups/{id}/members",
+            "edit",
+            lambda w, c, f: (
+                "POST",
+                f"/client-groups/{(_group(w.a.admin) if f else u.other)['id']}/members",
+                {"contact_id": (w.a.contact("customer") if f else u.customer)["id"]},
+            ),
+        ),
+        Operation(
+            "DELETE /client-groups/{id}/members/{contact}", "edit", lambda w, c, f: _remove_member(w, u, f)
+        ),
+        Operation(
+            "GET /client-groups/{id}/properties",
+            "read",
+            lambda w, c, f: ("GET", f"/client-groups/{u.child['id']}/properties", None),
+        ),
+        Operation(
+            "PUT /properties/{id}/client-group",
+            "edit",
+            lambda w, c, f: (
+                "PUT",
+                f"/properties/{(w.a.property() if f else u.child_property)['id']}/client-group",
+                {"client_group_id": (_group(w.a.admin) if f else u.other)["id"]},
+            ),
+        ),
+        Operation(
+            "GET /contacts/{id}/client-groups",
+            "read",
+            lambda w, c, f: ("GET", f"/contacts/{u.customer['id']}/client-groups", None),
+        ),
+    ]
+
+
+def uptick_snapshot(world: World, u: Uptick) -> dict[str, Any]:
+    admin = world.a.admin
+    return {
+        "top": admin.get(f"/client-groups/{u.top['id']}"),
+        "child": admin.get(f"/client-groups/{u.child['id']}"),
+        "other": admin.get(f"/client-groups/{u.other['id']}"),
+        "child property": admin.get(f"/properties/{u.child_property['id']}"),
+        "b group": world.b.admin.get(f"/client-groups/{u.b_group['id']}"),
+    }
+
+
+def test_client_groups_and_customer_pages(
+    platform: Any, world: World, uptick: Uptick, matrix: Matrix
+) -> None:
+    u = uptick
+    before = uptick_snapshot(world, u)
+    part = "Client groups and customers"
+    for operation in client_group_operations(u):
+        for caller in world.callers:
+            expected, got, ok = check_api(world, operation, caller)
+            matrix.add(part, "API " + operation.label, caller.name, expected, got, ok)
+
+    customer = Caller("portal:customer", "portal", u.customer_browser, u.customer_browser)
+    for caller in [*world.callers, customer]:
+        browser = caller.browser
+
+        def row(
+            endpoint: str,
+            expected: str,
+            response: httpx.Response,
+            ok: bool | None = None,
+            who: str = caller.name,
+        ) -> None:
+            got = described(response)
+            matrix.add(part, endpoint, who, expected, got, got == expected if ok is None else ok)
+
+        dashboard = browser.get("/portal/customer")
+        page = browser.get(f"/portal/customer/properties/{u.child_property['id']}")
+        elsewhere = browser.get(f"/portal/customer/properties/{u.other_property['id']}")
+        if caller is customer:
+            ok = dashboard.status_code == 200 and u.child_property["name"] in dashboard.text
+            ok = ok and u.other_property["name"] not in dashboard.text
+            row("GET /portal/customer", "200; the child group's property, not the other's", dashboard, ok)
+            row("GET /portal/customer/properties/{child group's}", "200", page)
+            row("GET /portal/customer/properties/{other group's}", "404", elsewhere)
+            row(
+                "GET /portal/customer?g={other group}",
+                "404",
+                browser.get(f"/portal/customer?g={u.other['id']}"),
+            )
+            home = browser.get("/portal")
+            row(
+                "GET /portal as a customer",
+                "303 → their dashboard",
+                home,
+                home.status_code == 303 and home.headers["location"].startswith("/portal/customer?m="),
+            )
+        elif caller.kind == "portal":
+            ok = dashboard.status_code == 303 and dashboard.headers["location"].startswith("/portal?m=")
+            row("GET /portal/customer", "303 → their own home", dashboard, ok)
+            row(
+                "GET /portal/customer/properties/{child group's}",
+                "404",
+                page,
+                page.status_code == 404 and u.child_property["name"] not in page.text,
+            )
+        else:
+            row("GET /portal/customer", "303 → /login", dashboard)
+            row("GET /portal/customer/properties/{child group's}", "303 → /login", page)
+
+        to_login = "303 → /console/login"
+        listing = browser.get("/console/client-groups")
+        one = browser.get(f"/console/client-groups/{u.top['id']}")
+        if caller.kind != "staff":
+            row("GET /console/client-groups", to_login, listing)
+            row("GET /console/client-groups/{A's}", to_login, one)
+            token = platform.csrf(browser.get("/forgot"))
+        elif caller.organization == "A":
+            row(
+                "GET /console/client-groups",
+                "200; lists A's group",
+                listing,
+                listing.status_code == 200 and u.top["name"] in listing.text,
+            )
+            row(
+                "GET /console/client-groups/{A's}",
+                "200; its account",
+                one,
+                one.status_code == 200 and u.customer["email"] in one.text,
+            )
+            token = platform.csrf(listing)
+        else:
+            row(
+                "GET /console/client-groups",
+                "200; none of A's",
+                listing,
+                listing.status_code == 200 and u.top["name"] not in listing.text,
+            )
+            row("GET /console/client-groups/{A's}", "404", one)
+            token = platform.csrf(listing)
+        staff_a = caller.kind == "staff" and caller.organization == "A"
+        editor = staff_a and caller.role != "viewer"
+        created = browser.post(
+            "/console/client-groups", data={"csrf_token": token, "name": random_name("C ")}
+        )
+        if caller.kind != "staff":
+            row("POST /console/client-groups", to_login, created)
+        elif editor or caller.organization == "B":
+            row(
+                "POST /console/client-groups",
+                "303; made",
+                created,
+                created.status_code == 303 and "notice=created" in created.headers.get("location", ""),
+            )
+        else:
+            row("POST /console/client-groups", "403", created)
+        target = _group(world.a.admin) if editor else u.other
+        member = world.a.contact("customer") if editor else u.customer
+        added = browser.post(
+            f"/console/client-groups/{target['id']}/members",
+            data={"csrf_token": token, "contact_id": member["id"]},
+        )
+        if caller.kind != "staff":
+            row("POST /console/client-groups/{A's}/members", to_login, added)
+        elif caller.organization == "B":
+            row("POST /console/client-groups/{A's}/members", "404", added)
+        elif editor:
+            row(
+                "POST /console/client-groups/{A's}/members",
+                "303; added",
+                added,
+                added.status_code == 303 and "notice=member" in added.headers.get("location", ""),
+            )
+        else:
+            row("POST /console/client-groups/{A's}/members", "403", added)
+        may = staff_a and caller.may_manage_portal_access
+        group, invitee = _fresh_member(world) if staff_a else (u.other, u.customer)
+        invited = browser.post(
+            f"/console/client-groups/{group['id']}/members/{invitee['id']}/invite", data={"csrf_token": token}
+        )
+        if caller.kind != "staff":
+            row("POST …/members/{id}/invite", to_login, invited)
+        elif caller.organization == "B":
+            row("POST …/members/{id}/invite", "404", invited)
+        elif may:
+            row(
+                "POST …/members/{id}/invite",
+                "303; sent",
+                invited,
+                invited.status_code == 303 and "notice=invited" in invited.headers.get("location", ""),
+            )
+        else:
+            row("POST …/members/{id}/invite", "409; not sent", invited, invited.status_code == 409)
+        forged = browser.post(
+            f"/console/client-groups/{u.top['id']}/members", data={"contact_id": member["id"]}
+        )
+        row("POST /console/client-groups/{A's}/members without CSRF", "403", forged)
+    assert uptick_snapshot(world, u) == before, "a refused client group change changed something"
+    assert matrix.failures(part) == []

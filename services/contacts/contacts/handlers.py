@@ -233,6 +233,14 @@ def acting_staff(session: Session, actor: StaffActor) -> StaffMember:
     return staff
 
 
+def list_staff_members(session: Session, q: c.ListStaffMembers) -> c.StaffMemberPage:
+    query = select(StaffMember).where(StaffMember.organization_id == q.organization_id)
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows = session.scalars(query.order_by(StaffMember.name, StaffMember.id).limit(q.limit).offset(q.offset))
+    items = [staff_view(row) for row in rows]
+    return c.StaffMemberPage(items=items, total=total, limit=q.limit, offset=q.offset)
+
+
 def create_staff_member(
     session: Session, passwords: Passwords, cmd: c.CreateStaffMember
 ) -> c.StaffMemberView:
@@ -462,9 +470,16 @@ def _organization_and_staff(
 
 
 def get_eligibility_facts(session: Session, q: c.GetEligibilityFacts) -> c.EligibilityFacts:
+    from contacts.client_groups import client_group_ids_of  # it builds on this module
+
     contact = _contact_in_org(session, q.organization_id, q.contact_id)
     organization, staff = _organization_and_staff(session, q.organization_id, q.staff_member_id)
-    return c.EligibilityFacts(contact=contact_view(contact), organization=organization, staff_member=staff)
+    return c.EligibilityFacts(
+        contact=contact_view(contact),
+        organization=organization,
+        staff_member=staff,
+        client_group_ids=client_group_ids_of(session, q.organization_id, [contact.id]).get(contact.id, []),
+    )
 
 
 def get_eligibility_facts_many(session: Session, q: c.GetEligibilityFactsMany) -> c.EligibilityFactsMany:
@@ -472,6 +487,11 @@ def get_eligibility_facts_many(session: Session, q: c.GetEligibilityFactsMany) -
     contacts = session.scalars(
         select(Contact).where(Contact.organization_id == q.organization_id, Contact.id.in_(q.contact_ids))
     ).all()
+    from contacts.client_groups import client_group_ids_of  # it builds on this module
+
     return c.EligibilityFactsMany(
-        organization=organization, staff_member=staff, contacts=[contact_view(x) for x in contacts]
+        organization=organization,
+        staff_member=staff,
+        contacts=[contact_view(x) for x in contacts],
+        client_group_ids=client_group_ids_of(session, q.organization_id, [x.id for x in contacts]),
     )

@@ -5,7 +5,19 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import Boolean, DateTime, ForeignKey, Index, MetaData, String, func, text
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    DateTime,
+    ForeignKey,
+    ForeignKeyConstraint,
+    Index,
+    MetaData,
+    String,
+    UniqueConstraint,
+    func,
+    text,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from shared.contracts.common import utc_now
@@ -100,6 +112,51 @@ class Contact(Base):
         DateTime(timezone=True), default=utc_now, server_default=func.now()
     )
     updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), default=utc_now, server_default=func.now()
+    )
+
+
+class ClientGroup(Base):
+    """A customer's group of properties (Uptick), inside a parent group or at the top. The parent is
+    in the same organization (the composite foreign key says so) and never inside the group itself
+    (`domain.parent_problem`, judged under the organization's tree lock)."""
+
+    __tablename__ = "client_groups"
+    __table_args__ = (
+        UniqueConstraint("id", "organization_id", name="uq_client_groups_id_organization"),
+        ForeignKeyConstraint(
+            ["parent_id", "organization_id"],
+            ["client_groups.id", "client_groups.organization_id"],
+            name="fk_client_groups_parent_same_organization",
+        ),
+        CheckConstraint("parent_id IS NULL OR parent_id <> id", name="ck_client_groups_not_own_parent"),
+        # One group of a name in an organization, whatever its case.
+        Index("uq_client_groups_org_name", "organization_id", func.lower(text("name")), unique=True),
+        Index("ix_client_groups_parent_id", "parent_id"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    organization_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("organizations.id"))
+    name: Mapped[str] = mapped_column(String(200))
+    parent_id: Mapped[uuid.UUID | None] = mapped_column()
+    created_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), default=utc_now, server_default=func.now()
+    )
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), default=utc_now, server_default=func.now()
+    )
+
+
+class ClientGroupMember(Base):
+    """A customer contact authorised on a client group: they see its properties and those of every
+    group below it. A contact on several groups has several portfolios."""
+
+    __tablename__ = "client_group_members"
+
+    client_group_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("client_groups.id"), primary_key=True)
+    contact_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("contacts.id"), primary_key=True, index=True)
+    added_by_staff_member_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("staff_members.id"))
+    added_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), default=utc_now, server_default=func.now()
     )
 

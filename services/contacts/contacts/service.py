@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from contacts import handlers
+from contacts import client_groups, handlers
 from contacts.models import outbox
 from shared.contracts import contacts as c
 from shared.contracts.common import utc_now
@@ -19,7 +19,8 @@ expected = {"expected_exceptions": ServiceError}
 
 class ContactsService(HealthCheck):
     """Owns organizations, staff members (roles, portal-access permission, credentials) and contacts
-    (type, names, email, phone, locale), with de-duplication by email within an organization."""
+    (type, names, email, phone, locale), with de-duplication by email within an organization, and
+    client groups (with parent groups) with the customer contacts authorised on each."""
 
     name = "contacts"
 
@@ -41,6 +42,11 @@ class ContactsService(HealthCheck):
     def create_staff_member(self, payload: Json) -> Json:
         cmd = parse(c.CreateStaffMember, payload)
         return handlers.create_staff_member(self.db, self.passwords, cmd).model_dump(mode="json")
+
+    @rpc(**expected)
+    def list_staff_members(self, payload: Json) -> Json:
+        q = parse(c.ListStaffMembers, payload)
+        return handlers.list_staff_members(self.db, q).model_dump(mode="json")
 
     @rpc(**expected)
     def authenticate_api_token(self, payload: Json) -> Json:
@@ -95,3 +101,38 @@ class ContactsService(HealthCheck):
     def get_eligibility_facts_many(self, payload: Json) -> Json:
         q = parse(c.GetEligibilityFactsMany, payload)
         return handlers.get_eligibility_facts_many(self.db, q).model_dump(mode="json")
+
+    @rpc(**expected)
+    def create_client_group(self, payload: Json) -> Json:
+        cmd = parse(c.CreateClientGroup, payload)
+        return client_groups.create_client_group(self.db, cmd, utc_now()).model_dump(mode="json")
+
+    @rpc(**expected)
+    def update_client_group(self, payload: Json) -> Json:
+        cmd = parse(c.UpdateClientGroup, payload)
+        return client_groups.update_client_group(self.db, cmd, utc_now()).model_dump(mode="json")
+
+    @rpc(**expected)
+    def get_client_group(self, payload: Json) -> Json:
+        q = parse(c.GetClientGroup, payload)
+        return client_groups.get_client_group(self.db, q).model_dump(mode="json")
+
+    @rpc(**expected)
+    def list_client_groups(self, payload: Json) -> Json:
+        q = parse(c.ListClientGroups, payload)
+        return client_groups.list_client_groups(self.db, q).model_dump(mode="json")
+
+    @rpc(**expected)
+    def add_client_group_member(self, payload: Json) -> Json:
+        cmd = parse(c.ClientGroupMembership, payload)
+        return client_groups.add_client_group_member(self.db, cmd).model_dump(mode="json")
+
+    @rpc(**expected)
+    def remove_client_group_member(self, payload: Json) -> Json:
+        cmd = parse(c.ClientGroupMembership, payload)
+        return client_groups.remove_client_group_member(self.db, cmd).model_dump(mode="json")
+
+    @rpc(**expected)
+    def get_contact_client_groups(self, payload: Json) -> Json:
+        q = parse(c.GetContactClientGroups, payload)
+        return client_groups.get_contact_client_groups(self.db, q).model_dump(mode="json")

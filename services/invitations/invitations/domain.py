@@ -65,25 +65,15 @@ def eligibility_problems(
                 code="invalid_email", message=f"The contact's email address {contact.email!r} is not valid."
             )
         )
-    if contact.type == ContactType.TENANT and not links.has_active_lease:
-        problems.append(
-            Problem(
-                code="no_active_lease",
-                message="A tenant needs an active lease on a unit before they can be invited.",
-            )
-        )
-    if contact.type in (ContactType.LANDLORD, ContactType.VENDOR) and not links.has_active_property_link:
-        problems.append(
-            Problem(
-                code="no_linked_property",
-                message=f"A {contact.type.value} needs a linked property before they can be invited.",
-            )
-        )
-    if contact.type == ContactType.CUSTOMER:
+    relationship = relationship_problem(contact.type, links)
+    if relationship is not None:
+        problems.append(relationship)
+    if contact.type == ContactType.CUSTOMER and not facts.client_group_ids:
         problems.append(
             Problem(
                 code="no_client_group",
-                message="Customers get portal access through a client group, not set up yet.",
+                message="A customer needs to be an authorised account of a client group before they "
+                "can be invited.",
             )
         )
     if has_live_access:
@@ -91,6 +81,24 @@ def eligibility_problems(
             Problem(code="access_already_active", message="This contact already has portal access.")
         )
     return problems
+
+
+def relationship_problem(contact_type: ContactType, links: ContactLinks) -> Problem | None:
+    """What is missing of the link a contact's access rests on: a tenant's active lease, a
+    landlord's or vendor's linked property. Checked before an invitation is sent, and again
+    whenever such a link ends (access follows the relationship). None for other types: their
+    access rests on something else."""
+    if contact_type == ContactType.TENANT and not links.has_active_lease:
+        return Problem(
+            code="no_active_lease",
+            message="A tenant needs an active lease on a unit before they can be invited.",
+        )
+    if contact_type in (ContactType.LANDLORD, ContactType.VENDOR) and not links.has_active_property_link:
+        return Problem(
+            code="no_linked_property",
+            message=f"A {contact_type.value} needs a linked property before they can be invited.",
+        )
+    return None
 
 
 def email_is_valid(email: str) -> bool:

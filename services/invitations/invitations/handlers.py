@@ -127,18 +127,18 @@ def _end_live_invitations(
     state: InvitationState,
     now: datetime,
     detail: str,
+    to_email: str | None = None,
 ) -> list[UUID]:
-    """Move every live invitation of the contact to `state` (its token dies with it); their ids."""
-    ended = session.scalars(
-        update(Invitation)
-        .where(
-            Invitation.organization_id == organization_id,
-            Invitation.contact_id == contact_id,
-            Invitation.state.in_([s.value for s in domain.LIVE_STATES]),
-        )
-        .values(state=state.value)
-        .returning(Invitation.id)
-    ).all()
+    """Move every live invitation of the contact (only those sent to `to_email`, when given) to
+    `state` (its token dies with it); their ids."""
+    query = update(Invitation).where(
+        Invitation.organization_id == organization_id,
+        Invitation.contact_id == contact_id,
+        Invitation.state.in_([s.value for s in domain.LIVE_STATES]),
+    )
+    if to_email is not None:
+        query = query.where(Invitation.email_normalized == normalize_email(to_email))
+    ended = session.scalars(query.values(state=state.value).returning(Invitation.id)).all()
     for invitation_id in ended:
         _history(session, invitation_id, state, now, detail)
     return list(ended)
@@ -490,8 +490,38 @@ def revoke_access(session: Session, rpc: Any, cmd: i.RevokeAccess, now: datetime
         raise PermissionDenied("You do not have permission to manage portal access.")
     org_id, contact_id, staff_id = cmd.actor.organization_id, cmd.contact_id, cmd.actor.staff_member_id
     _lock_contact(session, org_id, contact_id)
+    result = withdraw_access(session, org_id, contact_id, cmd.reason, now, staff_id=staff_id)
+    _audit(
+        session,
+        org_id,
+        contact_id,
+        "access_revoked",
+        now,
+        staff_member_id=staff_id,
+        detail=f"{result.revoked_invitations} invitation(s), {result.revoked_grants} grant(s): {cmd.reason}",
+    )
+    session.commit()
+    return result
 
-    revoked = _end_live_invitations(session, org_id, contact_id, S.REVOKED, now, cmd.reason)
+
+def withdraw_access(
+    session: Session,
+    org_id: UUID,
+    contact_id: UUID,
+    reason: str,
+    now: datetime,
+    *,
+    staff_id: UUID | None,
+    email: str | None = None,
+    keep_sessions_with_other_access: bool = False,
+) -> i.RevokeResult:
+    """End the contact's live invitations and live grant, with their events, and the sessions of
+    the account that held the grant. With `email`, only invitations sent to that email and a grant
+    held by that email's account. With `keep_sessions_with_other_access`, an account that still
+    has another live grant keeps its sessions (they no longer show this membership). The caller
+    holds the contact's lock, writes the audit and commits. Invitations go first: an acceptance
+    racing this either finished before (its grant is then found here) or finds its token dead."""
+    revoked = _end_live_invitations(session, org_id, contact_id, S.REVOKED, now, reason, email)
     for invitation_id in revoked:
         record_event(
             session,
@@ -501,31 +531,22 @@ def revoke_access(session: Session, rpc: Any, cmd: i.RevokeAccess, now: datetime
                 invitation_id=invitation_id,
                 contact_id=contact_id,
                 revoked_by_staff_member_id=staff_id,
-                reason=cmd.reason,
+                reason=reason,
             ),
         )
-    grants = session.scalars(
-        select(AccessGrant)
-        .where(
-            AccessGrant.organization_id == org_id,
-            AccessGrant.contact_id == contact_id,
-            AccessGrant.revoked_at.is_(None),
+    query = select(AccessGrant).where(
+        AccessGrant.organization_id == org_id,
+        AccessGrant.contact_id == contact_id,
+        AccessGrant.revoked_at.is_(None),
+    )
+    if email is not None:
+        query = query.join(PortalAccount, PortalAccount.id == AccessGrant.account_id).where(
+            PortalAccount.email_normalized == normalize_email(email)
         )
-        .with_for_update()
-    ).all()
+    grants = session.scalars(query.with_for_update(of=AccessGrant)).all()
     ended_sessions = 0
     for grant in grants:
-        ended_sessions += _revoke_grant(session, grant, cmd.reason, now)
-    _audit(
-        session,
-        org_id,
-        contact_id,
-        "access_revoked",
-        now,
-        staff_member_id=staff_id,
-        detail=f"{len(revoked)} invitation(s), {len(grants)} grant(s): {cmd.reason}",
-    )
-    session.commit()
+        ended_sessions += _revoke_grant(session, grant, reason, now, keep_sessions_with_other_access)
     return i.RevokeResult(
         contact_id=contact_id,
         revoked_invitations=len(revoked),
@@ -534,8 +555,15 @@ def revoke_access(session: Session, rpc: Any, cmd: i.RevokeAccess, now: datetime
     )
 
 
-def _revoke_grant(session: Session, grant: AccessGrant, reason: str, now: datetime) -> int:
-    """End a grant and every session of its account; return how many sessions ended."""
+def _revoke_grant(
+    session: Session,
+    grant: AccessGrant,
+    reason: str,
+    now: datetime,
+    keep_sessions_with_other_access: bool = False,
+) -> int:
+    """End a grant and every session of its account (unless asked to keep them while the account
+    has another live grant); return how many sessions ended."""
     grant.revoked_at = now
     grant.revoke_reason = reason
     record_event(
@@ -549,7 +577,22 @@ def _revoke_grant(session: Session, grant: AccessGrant, reason: str, now: dateti
             reason=reason,
         ),
     )
+    if keep_sessions_with_other_access and _has_other_live_grant(session, grant):
+        return 0
     return _end_sessions(session, grant.account_id, "access revoked", now)
+
+
+def _has_other_live_grant(session: Session, grant: AccessGrant) -> bool:
+    other = session.scalar(
+        select(AccessGrant.id)
+        .where(
+            AccessGrant.account_id == grant.account_id,
+            AccessGrant.id != grant.id,
+            AccessGrant.revoked_at.is_(None),
+        )
+        .limit(1)
+    )
+    return other is not None
 
 
 def _end_sessions(session: Session, account_id: UUID, reason: str, now: datetime) -> int:
@@ -583,6 +626,32 @@ def get_invitation(session: Session, q: i.GetInvitation) -> i.InvitationView:
     if invitation is None or invitation.organization_id != q.organization_id:
         raise NotFound("no such invitation")
     return _views(session, [invitation])[0]
+
+
+def list_access_audit(session: Session, q: i.ListAccessAudit) -> i.AccessAuditPage:
+    """The contact's access audit, newest first."""
+    query = select(AccessAudit).where(
+        AccessAudit.organization_id == q.organization_id, AccessAudit.contact_id == q.contact_id
+    )
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows = session.scalars(
+        query.order_by(AccessAudit.at.desc(), AccessAudit.id.desc()).limit(q.limit).offset(q.offset)
+    ).all()
+    return i.AccessAuditPage(
+        items=[
+            i.AccessAuditEntry(
+                action=row.action,
+                at=row.at,
+                staff_member_id=row.staff_member_id,
+                account_id=row.account_id,
+                detail=row.detail,
+            )
+            for row in rows
+        ],
+        total=total,
+        limit=q.limit,
+        offset=q.offset,
+    )
 
 
 def get_portal_access(session: Session, q: i.GetPortalAccess) -> i.PortalAccessList:
@@ -1137,7 +1206,9 @@ def apply_delivery_fact(
     fact: str,
     handler: str,
 ) -> None:
-    """Move an invitation to sent, delivered or bounced, once per event."""
+    """Move an invitation to sent, delivered or bounced, once per event. Only an invitation's
+    email moves one: the results of other emails (a password reset, a maintenance update, whose
+    `subject_id` is an account or a maintenance request) are recorded as seen and change nothing."""
     if not first_time_seen(session, inbox, event.event_id, handler):
         session.rollback()
         return
@@ -1308,7 +1379,10 @@ def process_bulk_invitations(session: Session, rpc: Any, settings: InvitationsSe
             outcome[contact_id] = ("skipped", "not_found")
             continue
         single = EligibilityFacts(
-            contact=contact, organization=facts.organization, staff_member=facts.staff_member
+            contact=contact,
+            organization=facts.organization,
+            staff_member=facts.staff_member,
+            client_group_ids=facts.client_group_ids.get(contact_id, []),
         )
         problems = domain.eligibility_problems(single, links[contact_id], contact_id in live)
         if problems:

@@ -6,7 +6,7 @@ from typing import Any
 
 from nameko.extensions import DependencyProvider
 
-from invitations import handlers
+from invitations import handlers, relationships
 from invitations.models import outbox
 from invitations.settings import InvitationsSettings
 from shared.contracts import events as e
@@ -74,6 +74,10 @@ class InvitationsService(HealthCheck):
     @rpc(**expected)
     def get_portal_access(self, payload: Json) -> Json:
         return handlers.get_portal_access(self.db, parse(i.GetPortalAccess, payload)).model_dump(mode="json")
+
+    @rpc(**expected)
+    def list_access_audit(self, payload: Json) -> Json:
+        return handlers.list_access_audit(self.db, parse(i.ListAccessAudit, payload)).model_dump(mode="json")
 
     @rpc(**expected)
     def start_bulk_invitation(self, payload: Json) -> Json:
@@ -185,3 +189,22 @@ class InvitationsService(HealthCheck):
         handlers.apply_delivery_fact(
             self.db, parse(e.DeliveryFailed, payload), "failed", "on_delivery_failed"
         )
+
+    # --- facts from properties and contacts: access follows the relationship ---
+
+    @event_handler("properties", "lease_ended")
+    def on_lease_ended(self, payload: Json) -> None:
+        event = parse(e.LeaseEnded, payload)
+        relationships.on_lease_ended(self.db, self.remote, event, "on_lease_ended", utc_now())
+
+    @event_handler("properties", "property_contact_unlinked")
+    def on_property_contact_unlinked(self, payload: Json) -> None:
+        event = parse(e.PropertyContactUnlinked, payload)
+        relationships.on_property_contact_unlinked(
+            self.db, self.remote, event, "on_property_contact_unlinked", utc_now()
+        )
+
+    @event_handler("contacts", "contact_email_changed")
+    def on_contact_email_changed(self, payload: Json) -> None:
+        event = parse(e.ContactEmailChanged, payload)
+        relationships.on_contact_email_changed(self.db, event, "on_contact_email_changed", utc_now())

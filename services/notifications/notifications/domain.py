@@ -6,7 +6,7 @@ No I/O, no framework: every function takes what it needs and returns a decision.
 from __future__ import annotations
 
 import enum
-from collections.abc import Collection
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from uuid import UUID
 
@@ -14,7 +14,11 @@ from shared.contracts.notifications import DeliveryStatus
 
 INVITATION = "invitation"
 PASSWORD_RESET = "password_reset"  # noqa: S105 - a purpose, not a password
-PURPOSES = (INVITATION, PASSWORD_RESET)
+MAINTENANCE_UPDATE = "maintenance_update"
+PURPOSES = (INVITATION, PASSWORD_RESET, MAINTENANCE_UPDATE)
+# Emails whose link is a secret: the event brings it sealed, and the sender opens it at send time.
+# Every other purpose links to an ordinary page the person signs in to see.
+SEALED_LINK_PURPOSES = frozenset({INVITATION, PASSWORD_RESET})
 
 DEFAULT_LOCALE = "en"
 
@@ -24,13 +28,45 @@ SUPPRESSING_CODES = frozenset({550, 551, 553})
 SUPPRESSED_REASON = "the address is suppressed after an earlier permanent failure"
 
 
-def idempotency_key(event_id: UUID, purpose: str) -> str:
-    """One email per (event, purpose), however often the event is delivered."""
-    return f"{event_id}:{purpose}"
+def idempotency_key(event_id: UUID, purpose: str, recipient_id: UUID | None = None) -> str:
+    """One email per (event, purpose), however often the event is delivered; for an event that
+    tells several people, one per (event, purpose, recipient)."""
+    if recipient_id is None:
+        return f"{event_id}:{purpose}"
+    return f"{event_id}:{purpose}:{recipient_id}"
 
 
 def initial_status(suppressed: bool) -> DeliveryStatus:
     return DeliveryStatus.SUPPRESSED if suppressed else DeliveryStatus.QUEUED
+
+
+# --- maintenance updates ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Recipient:
+    contact_id: UUID
+    email: str
+    name: str
+    locale: str
+
+
+def tells_tenants(previous_status: str | None) -> bool:
+    """A status change is emailed; the submission itself is not (the tenant just made it)."""
+    return previous_status is not None
+
+
+def maintenance_recipients(
+    party_ids: Sequence[UUID], contacts: Mapping[UUID, Recipient], with_access: Collection[UUID]
+) -> list[Recipient]:
+    """Who hears of a maintenance request's new status: each party of the lease, once, in the
+    lease's order, who has portal access now (the email links to a portal page) and whom contacts
+    still knows (an archived contact is left out of `contacts`)."""
+    chosen: dict[UUID, Recipient] = {}
+    for contact_id in party_ids:
+        if contact_id in with_access and contact_id in contacts:
+            chosen.setdefault(contact_id, contacts[contact_id])
+    return list(chosen.values())
 
 
 # --- outcomes ---------------------------------------------------------------------------------

@@ -27,8 +27,9 @@ class Base(DeclarativeBase):
 class Delivery(Base):
     """One email: what to send to whom, and how sending it went.
 
-    `context` holds what the template needs, the link still sealed: it is opened only by the
-    sender, in memory, when the email is rendered.
+    `context` holds what the template needs, a secret link still sealed: it is opened only by the
+    sender, in memory, when the email is rendered. A maintenance update's link is an ordinary
+    portal page, kept as it is.
     """
 
     __tablename__ = "deliveries"

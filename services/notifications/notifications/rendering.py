@@ -2,7 +2,8 @@
 
 A locale is a folder; English (`en`) is the fallback for any locale without one. HTML templates
 are autoescaped, text templates are not. Rendering happens in the sender, at send time, with the
-link it has just unsealed: the rendered email exists only in memory.
+link it has just unsealed: the rendered email exists only in memory. A maintenance update links
+to an ordinary portal page, kept as it is in the delivery (`maintenance_values`).
 """
 
 from __future__ import annotations
@@ -65,6 +66,45 @@ def template_values(context: dict[str, Any], link: str) -> dict[str, Any]:
         "expires": readable_moment(expires_at),
         "valid_for": readable_duration(int(context.get("valid_minutes") or 0)),
         "link": link,
+    }
+
+
+# The properties contract's words, as the portal shows them (portal_gateway/pages/tenancy.py).
+MAINTENANCE_STATUSES = {
+    "submitted": "Submitted",
+    "acknowledged": "Acknowledged",
+    "scheduled": "Scheduled",
+    "in_progress": "In progress",
+    "completed": "Completed",
+    "cancelled": "Cancelled",
+}
+MAINTENANCE_CATEGORIES = {
+    "plumbing": "Plumbing",
+    "electrical": "Electrical",
+    "heating": "Heating",
+    "appliances": "Appliances",
+    "structural": "Structural",
+    "pests": "Pests",
+    "other": "Other",
+}
+
+
+def maintenance_values(context: dict[str, Any]) -> dict[str, Any]:
+    """What the maintenance update templates see: the stored context with readable words. A
+    status or category this version does not know is shown as it came."""
+
+    def word(labels: dict[str, str], value: str | None) -> str:
+        return labels.get(value or "", (value or "").replace("_", " ").capitalize())
+
+    return {
+        "recipient_name": context["recipient_name"],
+        "organization_name": context.get("organization_name") or "",
+        "place": f"{context['unit_name']}, {context['property_name']}",
+        "category": word(MAINTENANCE_CATEGORIES, context.get("category")),
+        "previous_status": word(MAINTENANCE_STATUSES, context.get("previous_status")),
+        "status": word(MAINTENANCE_STATUSES, context["status"]),
+        "note": context.get("note") or "",
+        "link": context["link"],
     }
 
 

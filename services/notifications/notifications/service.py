@@ -4,23 +4,32 @@ from __future__ import annotations
 
 from typing import Any
 
+from nameko.extensions import DependencyProvider
+
 from notifications import handlers
 from notifications.models import outbox
+from notifications.settings import NotificationsSettings
 from shared.contracts import events as e
 from shared.contracts import notifications as n
 from shared.contracts.errors import ServiceError
 from shared.contracts.validation import parse
-from shared.messaging import event_handler, rpc
+from shared.messaging import ServiceRpc, event_handler, rpc
 from shared.providers import Database, HealthCheck, OutboxRelay
 
 Json = dict[str, Any]
 expected = {"expected_exceptions": ServiceError}
 
 
+class Settings(DependencyProvider):
+    def get_dependency(self, worker_ctx: Any) -> NotificationsSettings:
+        return self.container.config["SETTINGS"]  # type: ignore[no-any-return]
+
+
 class NotificationsService(HealthCheck):
-    """Owns the deliveries (one row per email: recipient, template context with the link still
-    sealed, attempts, SMTP result) and the suppression list. Turns events into queued emails; the
-    asyncio process `notifications.sender` sends them and records how it went."""
+    """Owns the deliveries (one row per email: recipient, template context with a secret link
+    still sealed, attempts, SMTP result) and the suppression list. Turns events into queued emails
+    (invitations, password resets, maintenance status changes for the tenants); the asyncio
+    process `notifications.sender` sends them and records how it went."""
 
     name = "notifications"
 
@@ -32,6 +41,8 @@ class NotificationsService(HealthCheck):
         backup_for=(e.DeliverySucceeded.event_type, e.DeliveryFailed.event_type),
         backup_after_seconds=5.0,
     )
+    remote = ServiceRpc()
+    settings = Settings()
 
     @event_handler("invitations", "invitation_sent")
     def on_invitation_sent(self, payload: Json) -> None:
@@ -41,6 +52,13 @@ class NotificationsService(HealthCheck):
     def on_password_reset_requested(self, payload: Json) -> None:
         event = parse(e.PasswordResetRequested, payload)
         handlers.queue_password_reset(self.db, event, "on_password_reset_requested")
+
+    @event_handler("properties", "maintenance_request_updated")
+    def on_maintenance_request_updated(self, payload: Json) -> None:
+        event = parse(e.MaintenanceRequestUpdated, payload)
+        handlers.tell_tenants_of_maintenance_update(
+            self.db, self.remote, self.settings, event, "on_maintenance_request_updated"
+        )
 
     @rpc(**expected)
     def list_deliveries(self, payload: Json) -> Json:

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from email.utils import parseaddr
 
-from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic import AnyHttpUrl, Field, SecretStr, field_validator, model_validator
 
 from shared.settings import ServiceSettings
 
@@ -28,6 +28,8 @@ class NotificationsSettings(ServiceSettings):
     # A claimed delivery whose sender has not answered by then is claimed again by any sender.
     claim_lease_seconds: float = Field(default=120, gt=0, le=3600)
     max_attempts: int = Field(default=8, ge=1, le=100)
+    # Where the portal is, for links to its pages in emails (the same setting as the gateway's).
+    public_base_url: AnyHttpUrl = AnyHttpUrl("http://localhost:8000")
     retry_base_seconds: float = Field(default=5, gt=0, le=3600)
     retry_cap_seconds: float = Field(default=900, gt=0, le=86_400)
 
@@ -51,6 +53,10 @@ class NotificationsSettings(ServiceSettings):
         if self.claim_lease_seconds < 2 * self.smtp_timeout_seconds:
             raise ValueError("CLAIM_LEASE_SECONDS must be at least twice SMTP_TIMEOUT_SECONDS")
         return self
+
+    def portal_url(self, path: str) -> str:
+        """An ordinary (not secret) link to a portal page: `path` starts with a slash."""
+        return f"{str(self.public_base_url).rstrip('/')}{path}"
 
     @property
     def mail_from_address(self) -> str:

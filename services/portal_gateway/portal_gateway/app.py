@@ -16,9 +16,31 @@ from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel
 
 from portal_gateway import errors
-from portal_gateway.api import bulk, contacts, maintenance, portal_access, properties, staff, viewings
+from portal_gateway.api import (
+    bulk,
+    client_groups,
+    contacts,
+    documents,
+    maintenance,
+    portal_access,
+    properties,
+    staff,
+    viewings,
+)
 from portal_gateway.deps import CsrfFailed, Rpc, Settings, ViewAsReadOnly
-from portal_gateway.pages import client_property, console, portal, tenancy
+from portal_gateway.downloads import UPLOAD_FORM_OVERHEAD_BYTES
+from portal_gateway.pages import (
+    client_property,
+    console,
+    console_bulk,
+    console_contact,
+    console_groups,
+    console_maintenance,
+    customer,
+    portal,
+    portal_documents,
+    tenancy,
+)
 from portal_gateway.rendering import render
 from portal_gateway.security import AccessLog, BodyGuard, SecurityHeaders
 from portal_gateway.settings import GatewaySettings
@@ -69,12 +91,20 @@ def create_app(settings: GatewaySettings | None = None, rpc: RpcClient | None = 
     api = APIRouter(prefix="/api/v1", responses=errors.API_ERROR_RESPONSES)
     for module in (staff, contacts, properties, viewings, maintenance, portal_access, bulk):
         api.include_router(module.router)
+    api.include_router(documents.router)
+    api.include_router(client_groups.router)
     app.include_router(api)
     app.include_router(health)
     app.include_router(portal.router)
     app.include_router(tenancy.router)
     app.include_router(client_property.router)
+    app.include_router(portal_documents.router)
+    app.include_router(customer.router)
     app.include_router(console.router)
+    app.include_router(console_groups.router)
+    app.include_router(console_contact.router)
+    app.include_router(console_bulk.router)
+    app.include_router(console_maintenance.router)
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
 
     # Each middleware wraps those added before it: the log sees every answer (429s included), the
@@ -86,7 +116,14 @@ def create_app(settings: GatewaySettings | None = None, rpc: RpcClient | None = 
     app.add_middleware(
         BodyGuard,
         max_bytes=settings.max_body_bytes,
-        larger={bulk.PATH: max(bulk.MAX_BODY_BYTES, settings.max_body_bytes)},
+        larger={
+            bulk.PATH: max(bulk.MAX_BODY_BYTES, settings.max_body_bytes),
+            # Uploads: a file up to the document limit, with the rest of its form.
+            **dict.fromkeys(
+                (documents.UPLOAD_PATH, tenancy.MAINTENANCE_FORM_PATH),
+                max(settings.max_document_bytes + UPLOAD_FORM_OVERHEAD_BYTES, settings.max_body_bytes),
+            ),
+        },
     )
     app.add_middleware(SecurityHeaders)
     if settings.server_timing:

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from pydantic import AnyHttpUrl, Field, model_validator
 
+from shared.contracts.properties import DEFAULT_MAX_DOCUMENT_BYTES, MAX_DOCUMENT_BYTES_CEILING
 from shared.settings import CommonSettings
 
 
@@ -13,6 +14,10 @@ class GatewaySettings(CommonSettings):
     # Mark cookies Secure. Off only for plain-http local runs; production refuses it off.
     cookie_secure: bool = False
     max_body_bytes: int = Field(default=64 * 1024, ge=1024, le=10 * 1024 * 1024)
+    # The largest document or maintenance photo, in bytes: the same variable (MAX_DOCUMENT_BYTES) as
+    # the properties service's, which refuses a larger file (422). The upload routes take bodies of
+    # this much plus `UPLOAD_FORM_OVERHEAD_BYTES` for the rest of the form.
+    max_document_bytes: int = Field(default=DEFAULT_MAX_DOCUMENT_BYTES, ge=1, le=MAX_DOCUMENT_BYTES_CEILING)
     readiness_timeout_seconds: float = Field(default=2.0, gt=0, le=30)
     # Proxies whose X-Forwarded-* headers are believed, e.g. "10.0.0.5"; none by default.
     forwarded_allow_ips: str | None = None

@@ -5,7 +5,7 @@ from shared.green import patch
 patch()
 
 from properties.service import PropertiesService  # noqa: E402 - after the eventlet patch
+from properties.settings import PropertiesSettings  # noqa: E402
 from shared.runner import run_service  # noqa: E402
-from shared.settings import ServiceSettings  # noqa: E402
 
-run_service(PropertiesService, ServiceSettings())
+run_service(PropertiesService, PropertiesSettings())

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from uuid import UUID
@@ -34,6 +34,11 @@ def lease_is_active(start_date: date, end_date: date | None, on: date) -> bool:
     """A lease is active from its start date through its end date, both days included; without an
     end date it runs on."""
     return start_date <= on and (end_date is None or end_date >= on)
+
+
+def lease_has_ended(end_date: date | None, on: date) -> bool:
+    """Ended once its end date has passed: the end date is the tenancy's last day."""
+    return end_date is not None and end_date < on
 
 
 def end_date_problem(start_date: date, end_date: date) -> str | None:
@@ -283,10 +288,13 @@ def decide_visibility(
     contact_type: ContactType,
     organization_setting: bool | None,
     contact_setting: bool | None,
+    property_setting: bool | None = None,
+    property_name: str | None = None,
 ) -> VisibilityDecision:
     """Whether a contact of `contact_type` sees `subject`, and why: the default for the type, then
-    the organization's setting for the type, then the contact's own override; the last one that
-    says something holds."""
+    the organization's setting for the type, then (for an item of a property, `property_name`
+    given) the property's setting for the type, then the contact's own override; the last one
+    that says something holds."""
     what, plural = SUBJECT_LABELS[subject], f"{contact_type.value}s"
     default = DEFAULT_VISIBILITY.get((subject, contact_type), False)
     steps: list[tuple[VisibilityLevel, bool | None, str]] = [
@@ -298,6 +306,18 @@ def decide_visibility(
             if organization_setting is not None
             else f"The organization has no setting for {plural}.",
         ),
+    ]
+    if property_name is not None:
+        steps.append(
+            (
+                VisibilityLevel.PROPERTY,
+                property_setting,
+                f"{property_name} has {what} {_shown_to(property_setting)} {plural}."
+                if property_setting is not None
+                else f"{property_name} has no setting for {plural}.",
+            )
+        )
+    steps += [
         (
             VisibilityLevel.CONTACT,
             contact_setting,
@@ -314,3 +334,25 @@ def decide_visibility(
     visible = steps[deciding][1]
     assert visible is not None
     return VisibilityDecision(visible=visible, chain=chain)
+
+
+# --- customers' dashboards --------------------------------------------------------------------
+
+OPEN_STATUSES = [status for status in MaintenanceStatus if status not in CLOSED_STATUSES]
+DASHBOARD_MONTHS = 12
+
+
+def last_months(today: date, count: int = DASHBOARD_MONTHS) -> list[date]:
+    """The first day of each of the `count` months up to today's, oldest first."""
+    months = []
+    year, month = today.year, today.month
+    for _ in range(count):
+        months.append(date(year, month, 1))
+        year, month = (year, month - 1) if month > 1 else (year - 1, 12)
+    return months[::-1]
+
+
+def month_series(counts: Mapping[date, int], today: date) -> list[tuple[date, int]]:
+    """Each of the last 12 months (first days, oldest first) with its count from `counts`, keyed by
+    the months' first days; a month missing from `counts` had none, and other months are left out."""
+    return [(month, counts.get(month, 0)) for month in last_months(today)]

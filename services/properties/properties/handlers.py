@@ -19,12 +19,12 @@ from typing import Any, Protocol, TypeVar
 from uuid import UUID, uuid4
 
 from pydantic import BaseModel
-from sqlalchemy import Integer, case, exists, func, literal, select, text, union_all
+from sqlalchemy import Integer, case, delete, exists, func, literal, select, text, union_all
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
-from properties import domain
+from properties import domain, lease_endings
 from properties.models import (
     Charge,
     Lease,
@@ -44,7 +44,7 @@ from shared.contracts import contacts as c
 from shared.contracts import properties as p
 from shared.contracts.common import ContactType, RpcMethod
 from shared.contracts.errors import Conflict, InvalidInput, NotFound
-from shared.contracts.events import MaintenanceRequestUpdated
+from shared.contracts.events import MaintenanceRequestUpdated, PropertyContactUnlinked
 from shared.outbox import record_event
 
 
@@ -79,6 +79,7 @@ def property_view(prop: Property) -> p.PropertyView:
             for link in prop.contacts
         ],
         created_at=prop.created_at,
+        client_group_id=prop.client_group_id,
     )
 
 
@@ -299,6 +300,33 @@ def link_contact(session: Session, contacts: ContactsRpc, cmd: p.LinkContact) ->
     return property_view(prop)
 
 
+def unlink_contact(session: Session, cmd: p.UnlinkContact) -> p.PropertyView:
+    """Remove the contact's link to the property, announced (`property_contact_unlinked`) in the
+    same transaction. NotFound if the contact is not linked to it (removed already, never linked,
+    or another organization's), like a property that is not there."""
+    org_id = cmd.actor.organization_id
+    prop = _property_in_org(session, org_id, cmd.property_id)
+    removed = session.scalars(
+        delete(PropertyContact)
+        .where(PropertyContact.property_id == prop.id, PropertyContact.contact_id == cmd.contact_id)
+        .returning(PropertyContact.role)
+    ).all()
+    if not removed:
+        session.rollback()
+        raise NotFound("this contact is not linked to the property", {"contact_id": str(cmd.contact_id)})
+    for role in removed:
+        record_event(
+            session,
+            outbox,
+            PropertyContactUnlinked(
+                organization_id=org_id, property_id=prop.id, contact_id=cmd.contact_id, role=role
+            ),
+        )
+    session.commit()
+    session.expire(prop, ["contacts"])
+    return property_view(prop)
+
+
 def get_property(session: Session, q: p.GetProperty) -> p.PropertyView:
     return property_view(_property_in_org(session, q.organization_id, q.property_id))
 
@@ -344,7 +372,9 @@ def create_lease(session: Session, contacts: ContactsRpc, cmd: p.CreateLease) ->
     return lease_view(lease)
 
 
-def end_lease(session: Session, cmd: p.EndLease) -> p.LeaseView:
+def end_lease(session: Session, cmd: p.EndLease, today: date) -> p.LeaseView:
+    """Set the lease's last day. One that has already passed ends the lease now, announced in the
+    same transaction (`lease_ended`); a later one is announced by the timer once it has passed."""
     org_id = cmd.actor.organization_id
     lease = session.scalars(
         select(Lease)
@@ -358,6 +388,7 @@ def end_lease(session: Session, cmd: p.EndLease) -> p.LeaseView:
     if problem:
         raise _invalid("end_date", problem)
     lease.end_date = cmd.end_date
+    lease_endings.announce_if_ended(session, lease, today)
     session.commit()
     return lease_view(lease)
 
@@ -408,7 +439,7 @@ def contact_links(
                 property_name=prop.name,
                 address=_address(prop),
                 role=p.PropertyRole(link.role),
-                # Links are not ended yet (no unlink); one that can end will say so here.
+                # A removed link is deleted (`unlink_contact`): every link still here is active.
                 active=True,
             )
         )
@@ -983,7 +1014,7 @@ def get_contact_property_activity(session: Session, q: p.GetContactPropertyActiv
     # The contact's type is the one its role needs: `link_contact` refuses any other.
     contact_type = domain.CONTACT_TYPE_FOR_ROLE[role]
     decision = _visibility(
-        session, q.organization_id, p.VisibilitySubject.VIEWING_FEEDBACK, contact_type, q.contact_id
+        session, q.organization_id, p.VisibilitySubject.VIEWING_FEEDBACK, contact_type, q.contact_id, prop
     )
     return p.PropertyActivity(
         property=p.PropertyLink(
@@ -1004,81 +1035,149 @@ def _visibility(
     subject: p.VisibilitySubject,
     contact_type: ContactType,
     contact_id: UUID,
+    prop: Property | None = None,
 ) -> domain.VisibilityDecision:
-    """The organization's setting for the type and the contact's own, in one query, judged by
-    `domain.decide_visibility`."""
+    """The organization's setting for the type, the property's for the type (for an item of
+    `prop`) and the contact's own, in one query, judged by `domain.decide_visibility`."""
     rows = session.execute(
-        select(VisibilitySetting.contact_type, VisibilitySetting.contact_id, VisibilitySetting.visible).where(
+        select(
+            VisibilitySetting.contact_type,
+            VisibilitySetting.property_id,
+            VisibilitySetting.contact_id,
+            VisibilitySetting.visible,
+        ).where(
             VisibilitySetting.organization_id == organization_id,
             VisibilitySetting.subject == subject.value,
             (VisibilitySetting.contact_type == contact_type.value)
             | (VisibilitySetting.contact_id == contact_id),
         )
     ).all()
-    by_type = next((visible for kind, _, visible in rows if kind is not None), None)
-    by_contact = next((visible for _, who, visible in rows if who is not None), None)
-    return domain.decide_visibility(subject, contact_type, by_type, by_contact)
+    by_type = next((row.visible for row in rows if row.contact_type and row.property_id is None), None)
+    by_contact = next((row.visible for row in rows if row.contact_id is not None), None)
+    if prop is None:
+        return domain.decide_visibility(subject, contact_type, by_type, by_contact)
+    by_property = next((row.visible for row in rows if row.property_id == prop.id), None)
+    return domain.decide_visibility(subject, contact_type, by_type, by_contact, by_property, prop.name)
 
 
 def set_visibility(
     session: Session, contacts: ContactsRpc, cmd: p.SetVisibility, now: datetime
 ) -> p.VisibilitySettingView:
-    """Set a subject shown or hidden for a contact type of the organization, or for one contact
-    of it (NotFound if the organization has no such contact)."""
+    """Set a subject shown or hidden for a contact type of the organization or of one of its
+    properties, or for one of its contacts (NotFound if it has no such contact or property);
+    `visible` None removes the setting."""
     org_id = cmd.actor.organization_id
     if cmd.contact_id is not None:
         try:
             contacts.call(c.GET_CONTACT, c.GetContact(organization_id=org_id, contact_id=cmd.contact_id))
         except NotFound:
             raise NotFound("no such contact", {"contact_id": str(cmd.contact_id)}) from None
-        target: Any = VisibilitySetting.contact_id
+        key: list[Any] = [VisibilitySetting.contact_id]
         where = text("contact_id IS NOT NULL")
+    elif cmd.property_id is not None:
+        prop = session.get(Property, cmd.property_id)
+        if prop is None or prop.organization_id != org_id:
+            raise NotFound("no such property", {"property_id": str(cmd.property_id)})
+        key = [VisibilitySetting.property_id, VisibilitySetting.contact_type]
+        where = text("property_id IS NOT NULL")
     else:
-        target, where = VisibilitySetting.contact_type, text("contact_type IS NOT NULL")
+        key = [VisibilitySetting.contact_type]
+        where = text("contact_type IS NOT NULL AND property_id IS NULL")
     values = {
         "organization_id": org_id,
         "subject": cmd.subject.value,
         "contact_type": cmd.contact_type.value if cmd.contact_type else None,
         "contact_id": cmd.contact_id,
+        "property_id": cmd.property_id,
         "visible": cmd.visible,
         "updated_by_staff_member_id": cmd.actor.staff_member_id,
         "updated_at": now,
     }
-    insert = pg_insert(VisibilitySetting).values(**values)
-    session.execute(
-        insert.on_conflict_do_update(
-            index_elements=[VisibilitySetting.organization_id, VisibilitySetting.subject, target],
-            index_where=where,
-            set_={
-                "visible": insert.excluded.visible,
-                "updated_by_staff_member_id": insert.excluded.updated_by_staff_member_id,
-                "updated_at": insert.excluded.updated_at,
-            },
+    if cmd.visible is None:
+        session.execute(
+            delete(VisibilitySetting).where(
+                VisibilitySetting.organization_id == org_id,
+                VisibilitySetting.subject == cmd.subject.value,
+                VisibilitySetting.contact_id.is_(None)
+                if cmd.contact_id is None
+                else VisibilitySetting.contact_id == cmd.contact_id,
+                VisibilitySetting.contact_type.is_(None)
+                if cmd.contact_type is None
+                else VisibilitySetting.contact_type == cmd.contact_type.value,
+                VisibilitySetting.property_id.is_(None)
+                if cmd.property_id is None
+                else VisibilitySetting.property_id == cmd.property_id,
+            )
         )
-    )
+    else:
+        insert = pg_insert(VisibilitySetting).values(**values)
+        session.execute(
+            insert.on_conflict_do_update(
+                index_elements=[VisibilitySetting.organization_id, VisibilitySetting.subject, *key],
+                index_where=where,
+                set_={
+                    "visible": insert.excluded.visible,
+                    "updated_by_staff_member_id": insert.excluded.updated_by_staff_member_id,
+                    "updated_at": insert.excluded.updated_at,
+                },
+            )
+        )
     session.commit()
     return p.VisibilitySettingView(
         organization_id=org_id,
         subject=cmd.subject,
         contact_type=cmd.contact_type,
         contact_id=cmd.contact_id,
+        property_id=cmd.property_id,
         visible=cmd.visible,
         updated_at=now,
     )
+
+
+def list_visibility_settings(session: Session, q: p.ListVisibilitySettings) -> p.VisibilityByType:
+    """The organization's setting of a subject for each contact type, beside the default."""
+    settings = dict(
+        session.execute(
+            select(VisibilitySetting.contact_type, VisibilitySetting.visible).where(
+                VisibilitySetting.organization_id == q.organization_id,
+                VisibilitySetting.subject == q.subject.value,
+                VisibilitySetting.contact_type.is_not(None),
+                VisibilitySetting.property_id.is_(None),
+            )
+        ).all()
+    )
+    items = []
+    for contact_type in ContactType:
+        default = domain.DEFAULT_VISIBILITY.get((q.subject, contact_type), False)
+        setting = settings.get(contact_type.value)
+        items.append(
+            p.TypeVisibility(
+                contact_type=contact_type,
+                default=default,
+                setting=setting,
+                visible=default if setting is None else setting,
+            )
+        )
+    return p.VisibilityByType(subject=q.subject, items=items)
 
 
 def explain_visibility(
     session: Session, contacts: ContactsRpc, q: p.ExplainVisibility
 ) -> p.VisibilityExplanation:
     """Why a contact can or cannot see a subject: the chain from the default for their type, through
-    the organization's setting, to their own."""
+    the organization's setting (and the property's, when asked about one), to their own."""
+    prop = None
+    if q.property_id is not None:
+        prop = session.get(Property, q.property_id)
+        if prop is None or prop.organization_id != q.organization_id:
+            raise NotFound("no such property", {"property_id": str(q.property_id)})
     try:
         contact: c.ContactView = contacts.call(
             c.GET_CONTACT, c.GetContact(organization_id=q.organization_id, contact_id=q.contact_id)
         )
     except NotFound:
         raise NotFound("no such contact", {"contact_id": str(q.contact_id)}) from None
-    decision = _visibility(session, q.organization_id, q.subject, contact.type, contact.id)
+    decision = _visibility(session, q.organization_id, q.subject, contact.type, contact.id, prop)
     return p.VisibilityExplanation(
         contact_id=contact.id,
         contact_type=contact.type,

@@ -18,6 +18,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     func,
@@ -59,6 +60,8 @@ class Property(Base):
     created_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), default=utc_now, server_default=func.now()
     )
+    # A client group of the contacts service (no foreign key): at most one per property.
+    client_group_id: Mapped[uuid.UUID | None] = mapped_column(index=True)
 
     units: Mapped[list[Unit]] = relationship(order_by="(Unit.name, Unit.id)")
     contacts: Mapped[list[PropertyContact]] = relationship(
@@ -290,15 +293,18 @@ class Offer(Base):
 
 
 class VisibilitySetting(Base):
-    """Whether contacts see a subject: for a contact type in the organization (`contact_type`), or
-    for one contact (`contact_id`). No row: the default of `domain.DEFAULT_VISIBILITY` holds."""
+    """Whether contacts see a subject: for a contact type in the organization (`contact_type`), for
+    a contact type on one property (`contact_type` and `property_id`), or for one contact
+    (`contact_id`). No row: the default of `domain.DEFAULT_VISIBILITY` holds."""
 
     __tablename__ = "visibility_settings"
     __table_args__ = (
         CheckConstraint(_one_of("subject", VisibilitySubject), name="ck_visibility_settings_subject"),
         CheckConstraint(_one_of("contact_type", ContactType), name="ck_visibility_settings_contact_type"),
         CheckConstraint(
-            "(contact_type IS NULL) <> (contact_id IS NULL)", name="ck_visibility_settings_one_target"
+            "(contact_type IS NULL) <> (contact_id IS NULL) "
+            "AND (property_id IS NULL OR contact_type IS NOT NULL)",
+            name="ck_visibility_settings_one_target",
         ),
         Index(
             "ux_visibility_settings_type",
@@ -306,7 +312,16 @@ class VisibilitySetting(Base):
             "subject",
             "contact_type",
             unique=True,
-            postgresql_where=text("contact_type IS NOT NULL"),
+            postgresql_where=text("contact_type IS NOT NULL AND property_id IS NULL"),
+        ),
+        Index(
+            "ux_visibility_settings_property",
+            "organization_id",
+            "subject",
+            "property_id",
+            "contact_type",
+            unique=True,
+            postgresql_where=text("property_id IS NOT NULL"),
         ),
         Index(
             "ux_visibility_settings_contact",
@@ -323,6 +338,7 @@ class VisibilitySetting(Base):
     subject: Mapped[str] = mapped_column(String(40))
     contact_type: Mapped[str | None] = mapped_column(String(20))
     contact_id: Mapped[uuid.UUID | None] = mapped_column()
+    property_id: Mapped[uuid.UUID | None] = mapped_column()
     visible: Mapped[bool] = mapped_column(Boolean)
     updated_by_staff_member_id: Mapped[uuid.UUID] = mapped_column()
     updated_at: Mapped[datetime] = mapped_column(
@@ -332,3 +348,95 @@ class VisibilitySetting(Base):
 
 outbox = outbox_table(Base.metadata)
 inbox = inbox_table(Base.metadata)
+
+
+# --- documents and maintenance photos (migration 0005) ----------------------------------------
+
+
+class Document(Base):
+    """A stored file about exactly one lease, property or client group (an id of the contacts
+    service), shared with the contact types of its audiences. Its bytes live in
+    `document_contents`, so listing documents never reads them."""
+
+    __tablename__ = "documents"
+    __table_args__ = (
+        CheckConstraint("kind IN ('invoice', 'quote', 'receipt', 'other')", name="ck_documents_kind"),
+        CheckConstraint(
+            "content_type IN ('application/pdf', 'image/png', 'image/jpeg', 'text/plain')",
+            name="ck_documents_content_type",
+        ),
+        CheckConstraint("size_bytes > 0", name="ck_documents_size_positive"),
+        CheckConstraint(
+            "num_nonnulls(lease_id, property_id, client_group_id) = 1", name="ck_documents_one_scope"
+        ),
+        Index("ix_documents_org_client_group", "organization_id", "client_group_id"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    organization_id: Mapped[uuid.UUID] = mapped_column()
+    kind: Mapped[str] = mapped_column(String(20))
+    title: Mapped[str] = mapped_column(String(200))
+    file_name: Mapped[str] = mapped_column(String(255))
+    content_type: Mapped[str] = mapped_column(String(100))
+    size_bytes: Mapped[int] = mapped_column(BigInteger)
+    sha256: Mapped[str] = mapped_column(String(64))
+    lease_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("leases.id"), index=True)
+    property_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("properties.id"), index=True)
+    client_group_id: Mapped[uuid.UUID | None] = mapped_column()
+    uploaded_by_staff_member_id: Mapped[uuid.UUID] = mapped_column()
+    created_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), default=utc_now, server_default=func.now()
+    )
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), default=utc_now, server_default=func.now()
+    )
+
+    audiences: Mapped[list[DocumentAudience]] = relationship(
+        order_by="DocumentAudience.contact_type", cascade="all, delete-orphan", passive_deletes=True
+    )
+
+
+class DocumentAudience(Base):
+    """One contact type a document is shared with."""
+
+    __tablename__ = "document_audiences"
+    __table_args__ = (
+        CheckConstraint(_one_of("contact_type", ContactType), name="ck_document_audiences_contact_type"),
+    )
+
+    document_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("documents.id", ondelete="CASCADE"), primary_key=True
+    )
+    contact_type: Mapped[str] = mapped_column(String(20), primary_key=True)
+
+
+class DocumentContent(Base):
+    __tablename__ = "document_contents"
+
+    document_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("documents.id", ondelete="CASCADE"), primary_key=True
+    )
+    content: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class MaintenancePhoto(Base):
+    """The photo a tenant sent with a maintenance request (at most one). Read without `content`
+    unless the photo itself is asked for."""
+
+    __tablename__ = "maintenance_request_photos"
+    __table_args__ = (
+        CheckConstraint(
+            "content_type IN ('image/png', 'image/jpeg')", name="ck_maintenance_request_photos_content_type"
+        ),
+        CheckConstraint("size_bytes > 0", name="ck_maintenance_request_photos_size_positive"),
+    )
+
+    request_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("maintenance_requests.id"), primary_key=True)
+    file_name: Mapped[str] = mapped_column(String(255))
+    content_type: Mapped[str] = mapped_column(String(100))
+    size_bytes: Mapped[int] = mapped_column(BigInteger)
+    sha256: Mapped[str] = mapped_column(String(64))
+    content: Mapped[bytes] = mapped_column(LargeBinary, deferred=True)
+    created_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), default=utc_now, server_default=func.now()
+    )

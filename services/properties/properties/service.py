@@ -4,17 +4,25 @@ from __future__ import annotations
 
 from typing import Any
 
-from properties import handlers
+from nameko.extensions import DependencyProvider
+
+from properties import documents, handlers, lease_endings, portfolio
 from properties.models import outbox
+from properties.settings import PropertiesSettings
 from shared.contracts import properties as p
 from shared.contracts.common import utc_now
 from shared.contracts.errors import ServiceError
 from shared.contracts.validation import parse
-from shared.messaging import ServiceRpc, rpc
+from shared.messaging import ServiceRpc, rpc, timer
 from shared.providers import Database, HealthCheck, OutboxRelay
 
 Json = dict[str, Any]
 expected = {"expected_exceptions": ServiceError}
+
+
+class Settings(DependencyProvider):
+    def get_dependency(self, worker_ctx: Any) -> PropertiesSettings:
+        return self.container.config["SETTINGS"]  # type: ignore[no-any-return]
 
 
 class PropertiesService(HealthCheck):
@@ -22,14 +30,16 @@ class PropertiesService(HealthCheck):
     (co-tenants are several parties of one lease), what the tenants owe on each lease (charges and
     payments), the maintenance requests tenants make on a lease with their status history, and the
     landlords and vendors linked to a property, with the property's viewings (and their feedback) and
-    offers, and the visibility settings that decide who sees viewing feedback. Contacts themselves
-    belong to the contacts service, which is asked before linking."""
+    offers, and the visibility settings that decide who sees viewing feedback, and the client group
+    each property is in, with what that group's customers see (`portfolio.py`). Contacts and client
+    groups themselves belong to the contacts service, which is asked before linking."""
 
     name = "properties"
 
     db = Database()
     contacts_rpc = ServiceRpc()
     relay = OutboxRelay(outbox)
+    settings = Settings()
 
     @rpc(**expected)
     def create_property(self, payload: Json) -> Json:
@@ -47,12 +57,17 @@ class PropertiesService(HealthCheck):
 
     @rpc(**expected)
     def end_lease(self, payload: Json) -> Json:
-        return handlers.end_lease(self.db, parse(p.EndLease, payload)).model_dump(mode="json")
+        cmd = parse(p.EndLease, payload)
+        return handlers.end_lease(self.db, cmd, utc_now().date()).model_dump(mode="json")
 
     @rpc(**expected)
     def link_contact(self, payload: Json) -> Json:
         cmd = parse(p.LinkContact, payload)
         return handlers.link_contact(self.db, self.contacts_rpc, cmd).model_dump(mode="json")
+
+    @rpc(**expected)
+    def unlink_contact(self, payload: Json) -> Json:
+        return handlers.unlink_contact(self.db, parse(p.UnlinkContact, payload)).model_dump(mode="json")
 
     @rpc(**expected)
     def get_property(self, payload: Json) -> Json:
@@ -94,12 +109,14 @@ class PropertiesService(HealthCheck):
     @rpc(**expected)
     def create_maintenance_request(self, payload: Json) -> Json:
         cmd = parse(p.CreateMaintenanceRequest, payload)
-        return handlers.create_maintenance_request(self.db, cmd, utc_now()).model_dump(mode="json")
+        limit = self.settings.max_document_bytes
+        return documents.create_maintenance_request(self.db, cmd, utc_now(), limit).model_dump(mode="json")
 
     @rpc(**expected)
     def update_maintenance_status(self, payload: Json) -> Json:
         cmd = parse(p.UpdateMaintenanceStatus, payload)
-        return handlers.update_maintenance_status(self.db, cmd, utc_now()).model_dump(mode="json")
+        view = handlers.update_maintenance_status(self.db, cmd, utc_now())
+        return documents.with_photo(self.db, view).model_dump(mode="json")
 
     @rpc(**expected)
     def list_maintenance_requests(self, payload: Json) -> Json:
@@ -109,7 +126,8 @@ class PropertiesService(HealthCheck):
     @rpc(**expected)
     def get_maintenance_request(self, payload: Json) -> Json:
         q = parse(p.GetMaintenanceRequest, payload)
-        return handlers.get_maintenance_request(self.db, q).model_dump(mode="json")
+        view = handlers.get_maintenance_request(self.db, q)
+        return documents.with_photo(self.db, view).model_dump(mode="json")
 
     @rpc(**expected)
     def list_party_maintenance_requests(self, payload: Json) -> Json:
@@ -119,7 +137,8 @@ class PropertiesService(HealthCheck):
     @rpc(**expected)
     def get_party_maintenance_request(self, payload: Json) -> Json:
         q = parse(p.GetPartyMaintenanceRequest, payload)
-        return handlers.get_party_maintenance_request(self.db, q).model_dump(mode="json")
+        view = handlers.get_party_maintenance_request(self.db, q)
+        return documents.with_photo(self.db, view).model_dump(mode="json")
 
     @rpc(**expected)
     def create_viewing(self, payload: Json) -> Json:
@@ -166,6 +185,89 @@ class PropertiesService(HealthCheck):
         return handlers.set_visibility(self.db, self.contacts_rpc, cmd, utc_now()).model_dump(mode="json")
 
     @rpc(**expected)
+    def list_visibility_settings(self, payload: Json) -> Json:
+        q = parse(p.ListVisibilitySettings, payload)
+        return handlers.list_visibility_settings(self.db, q).model_dump(mode="json")
+
+    @rpc(**expected)
     def explain_visibility(self, payload: Json) -> Json:
         q = parse(p.ExplainVisibility, payload)
         return handlers.explain_visibility(self.db, self.contacts_rpc, q).model_dump(mode="json")
+
+    # --- time ---
+
+    @timer("lease_end_sweep_seconds")
+    def announce_ended_leases(self) -> None:
+        lookback = self.settings.lease_end_lookback_days
+        lease_endings.announce_ended_leases(self.db, utc_now().date(), lookback)
+
+    # --- documents and maintenance photos (properties/documents.py) ---
+
+    @rpc(**expected)
+    def upload_document(self, payload: Json) -> Json:
+        cmd = parse(p.UploadDocument, payload)
+        limit = self.settings.max_document_bytes
+        return documents.upload_document(self.db, cmd, limit, utc_now()).model_dump(mode="json")
+
+    @rpc(**expected)
+    def list_documents(self, payload: Json) -> Json:
+        return documents.list_documents(self.db, parse(p.ListDocuments, payload)).model_dump(mode="json")
+
+    @rpc(**expected)
+    def get_document_file(self, payload: Json) -> Json:
+        return documents.get_document_file(self.db, parse(p.GetDocument, payload)).model_dump(mode="json")
+
+    @rpc(**expected)
+    def set_document_audiences(self, payload: Json) -> Json:
+        cmd = parse(p.SetDocumentAudiences, payload)
+        return documents.set_document_audiences(self.db, cmd, utc_now()).model_dump(mode="json")
+
+    @rpc(**expected)
+    def delete_document(self, payload: Json) -> Json:
+        return documents.delete_document(self.db, parse(p.DeleteDocument, payload)).model_dump(mode="json")
+
+    @rpc(**expected)
+    def list_party_documents(self, payload: Json) -> Json:
+        q = parse(p.ListPartyDocuments, payload)
+        return documents.list_party_documents(self.db, self.contacts_rpc, q).model_dump(mode="json")
+
+    @rpc(**expected)
+    def get_party_document_file(self, payload: Json) -> Json:
+        q = parse(p.GetPartyDocumentFile, payload)
+        return documents.get_party_document_file(self.db, self.contacts_rpc, q).model_dump(mode="json")
+
+    @rpc(**expected)
+    def explain_document_visibility(self, payload: Json) -> Json:
+        q = parse(p.ExplainDocumentVisibility, payload)
+        return documents.explain_document_visibility(self.db, self.contacts_rpc, q).model_dump(mode="json")
+
+    @rpc(**expected)
+    def get_maintenance_photo(self, payload: Json) -> Json:
+        q = parse(p.GetMaintenancePhoto, payload)
+        return documents.get_maintenance_photo(self.db, q).model_dump(mode="json")
+
+    @rpc(**expected)
+    def get_party_maintenance_photo(self, payload: Json) -> Json:
+        q = parse(p.GetPartyMaintenancePhoto, payload)
+        return documents.get_party_maintenance_photo(self.db, q).model_dump(mode="json")
+
+    @rpc(**expected)
+    def assign_client_group(self, payload: Json) -> Json:
+        cmd = parse(p.AssignClientGroup, payload)
+        return portfolio.assign_client_group(self.db, self.contacts_rpc, cmd).model_dump(mode="json")
+
+    @rpc(**expected)
+    def list_client_group_properties(self, payload: Json) -> Json:
+        q = parse(p.ListClientGroupProperties, payload)
+        return portfolio.list_client_group_properties(self.db, q).model_dump(mode="json")
+
+    @rpc(**expected)
+    def get_customer_portfolio(self, payload: Json) -> Json:
+        q = parse(p.GetCustomerPortfolio, payload)
+        answer = portfolio.get_customer_portfolio(self.db, self.contacts_rpc, q, utc_now().date())
+        return answer.model_dump(mode="json")
+
+    @rpc(**expected)
+    def get_customer_property(self, payload: Json) -> Json:
+        q = parse(p.GetCustomerProperty, payload)
+        return portfolio.get_customer_property(self.db, self.contacts_rpc, q).model_dump(mode="json")

@@ -81,6 +81,18 @@ class CreateStaffMember(Request):
     password: Password | None = None
 
 
+class ListStaffMembers(Request):
+    """The organization's staff members, by name (who did what, in the console's audit)."""
+
+    organization_id: UUID
+    limit: int = Field(default=200, ge=1, le=500)
+    offset: int = Field(default=0, ge=0, le=1_000_000)
+
+
+class StaffMemberPage(Page):
+    items: list[StaffMemberView]
+
+
 class AuthenticateApiToken(Request):
     token: Secret
 
@@ -196,6 +208,8 @@ class EligibilityFacts(View):
     contact: ContactView
     organization: OrganizationView
     staff_member: StaffMemberView | None
+    # The client groups the contact is an authorised account of (a customer needs one).
+    client_group_ids: list[UUID] = Field(default_factory=list)
 
 
 class GetEligibilityFactsMany(Request):
@@ -210,11 +224,127 @@ class EligibilityFactsMany(View):
     organization: OrganizationView
     staff_member: StaffMemberView | None
     contacts: list[ContactView]
+    # Contact id -> the client groups it is an authorised account of; absent: none.
+    client_group_ids: dict[UUID, list[UUID]] = Field(default_factory=dict)
+
+
+# --- client groups (Uptick) -------------------------------------------------------------------
+
+# A top group and at most four levels of groups below it.
+MAX_CLIENT_GROUP_DEPTH = 5
+
+
+class ClientGroupRef(View):
+    id: UUID
+    name: str
+    parent_id: UUID | None
+
+
+class ClientGroupSummary(ClientGroupRef):
+    organization_id: UUID
+    member_count: int
+    child_count: int
+
+
+class ClientGroupMemberView(View):
+    """A customer contact authorised on the group: they see its properties and those below it."""
+
+    contact_id: UUID
+    display_name: str
+    email: str
+    archived: bool
+    added_at: datetime
+
+
+class ClientGroupView(View):
+    id: UUID
+    organization_id: UUID
+    name: str
+    parent: ClientGroupRef | None
+    # From the top group down to the parent: where the group sits.
+    ancestors: list[ClientGroupRef]
+    children: list[ClientGroupRef]
+    members: list[ClientGroupMemberView]
+    created_at: datetime
+    updated_at: datetime
+
+
+class ClientGroupPage(Page):
+    items: list[ClientGroupSummary]
+
+
+class CreateClientGroup(Request):
+    actor: StaffActor
+    name: ShortText
+    parent_id: UUID | None = None
+
+
+class ClientGroupChanges(Request):
+    """Only the fields given change; `parent_id` null moves the group to the top."""
+
+    name: ShortText | None = None
+    parent_id: UUID | None = None
+
+    @model_validator(mode="after")
+    def _something_changes(self) -> ClientGroupChanges:
+        given = self.model_fields_set - {"schema_version"}
+        if not given:
+            raise ValueError("give at least one field to change")
+        if "name" in given and self.name is None:
+            raise ValueError("name cannot be removed, only changed")
+        return self
+
+
+class UpdateClientGroup(Request):
+    actor: StaffActor
+    client_group_id: UUID
+    changes: ClientGroupChanges
+
+
+class GetClientGroup(Request):
+    organization_id: UUID
+    client_group_id: UUID
+
+
+class ListClientGroups(Request):
+    organization_id: UUID
+    limit: int = Field(default=200, ge=1, le=500)
+    offset: int = Field(default=0, ge=0, le=1_000_000)
+
+
+class ClientGroupMembership(Request):
+    """Add or remove a customer contact as an authorised account of a group."""
+
+    actor: StaffActor
+    client_group_id: UUID
+    contact_id: UUID
+
+
+class GetContactClientGroups(Request):
+    organization_id: UUID
+    contact_id: UUID
+
+
+class Portfolio(View):
+    """One group a contact is authorised on, with every group below it: what they may see."""
+
+    group: ClientGroupRef
+    # The group itself first, then every group below it, each once.
+    groups: list[ClientGroupRef]
+
+
+class ContactClientGroups(View):
+    """A contact's portfolios, one per group they are authorised on (by name); none for a contact
+    of another organization or on no group."""
+
+    contact_id: UUID
+    portfolios: list[Portfolio]
 
 
 CREATE_ORGANIZATION = RpcMethod("contacts", "create_organization", CreateOrganization, OrganizationCreated)
 GET_ORGANIZATION = RpcMethod("contacts", "get_organization", GetOrganization, OrganizationView)
 CREATE_STAFF_MEMBER = RpcMethod("contacts", "create_staff_member", CreateStaffMember, StaffMemberView)
+LIST_STAFF_MEMBERS = RpcMethod("contacts", "list_staff_members", ListStaffMembers, StaffMemberPage)
 AUTHENTICATE_API_TOKEN = RpcMethod("contacts", "authenticate_api_token", AuthenticateApiToken, StaffPrincipal)
 STAFF_LOGIN = RpcMethod("contacts", "staff_login", StaffLogin, StaffSessionIssued)
 AUTHENTICATE_STAFF_SESSION = RpcMethod(
@@ -229,4 +359,17 @@ LIST_CONTACTS = RpcMethod("contacts", "list_contacts", ListContacts, ContactPage
 GET_ELIGIBILITY_FACTS = RpcMethod("contacts", "get_eligibility_facts", GetEligibilityFacts, EligibilityFacts)
 GET_ELIGIBILITY_FACTS_MANY = RpcMethod(
     "contacts", "get_eligibility_facts_many", GetEligibilityFactsMany, EligibilityFactsMany
+)
+CREATE_CLIENT_GROUP = RpcMethod("contacts", "create_client_group", CreateClientGroup, ClientGroupView)
+UPDATE_CLIENT_GROUP = RpcMethod("contacts", "update_client_group", UpdateClientGroup, ClientGroupView)
+GET_CLIENT_GROUP = RpcMethod("contacts", "get_client_group", GetClientGroup, ClientGroupView)
+LIST_CLIENT_GROUPS = RpcMethod("contacts", "list_client_groups", ListClientGroups, ClientGroupPage)
+ADD_CLIENT_GROUP_MEMBER = RpcMethod(
+    "contacts", "add_client_group_member", ClientGroupMembership, ClientGroupView
+)
+REMOVE_CLIENT_GROUP_MEMBER = RpcMethod(
+    "contacts", "remove_client_group_member", ClientGroupMembership, ClientGroupView
+)
+GET_CONTACT_CLIENT_GROUPS = RpcMethod(
+    "contacts", "get_contact_client_groups", GetContactClientGroups, ContactClientGroups
 )

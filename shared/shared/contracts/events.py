@@ -8,7 +8,7 @@ anything else that changes meaning is a new event name. `docs/events.md` documen
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated, ClassVar
 from uuid import UUID, uuid4
 
@@ -162,7 +162,9 @@ class AccessGranted(Event):
 
 
 class AccessRevoked(Event):
-    """A membership ended; the account's sessions ended with it."""
+    """A membership ended: staff revoked it, or the lease, property link or email it rested on
+    ended (`reason` says which). The account's sessions ended with it, except, when no staff member
+    revoked it, those of an account that still has another membership (they no longer show it)."""
 
     source = "invitations"
     event_type = "access_revoked"
@@ -212,11 +214,38 @@ class MaintenanceRequestUpdated(Event):
     changed_by_staff_member_id: UUID | None
 
 
+class LeaseEnded(Event):
+    """A lease has ended: the day after its end date, or at once when staff end it on a day that has
+    already passed. `tenant_contact_ids` are its parties. Announced once per lease and end date:
+    the same lease and end date always carry the same `event_id`, so a repeat is a duplicate."""
+
+    source = "properties"
+    event_type = "lease_ended"
+    organization_id: UUID
+    lease_id: UUID
+    property_id: UUID
+    unit_id: UUID
+    tenant_contact_ids: list[UUID] = Field(max_length=20)
+    end_date: date
+
+
+class PropertyContactUnlinked(Event):
+    """Staff removed a landlord's or vendor's link to a property (`role`: landlord or vendor)."""
+
+    source = "properties"
+    event_type = "property_contact_unlinked"
+    organization_id: UUID
+    property_id: UUID
+    contact_id: UUID
+    role: Keyword
+
+
 # --- notifications ----------------------------------------------------------------------------
 
 
 class DeliveryQueued(Event):
-    """The notifications service has an email to send for `subject_id` (an invitation or an account)."""
+    """The notifications service has an email to send for `subject_id` (an invitation, an account, or
+    a maintenance request: `purpose` says which)."""
 
     source = "notifications"
     event_type = "delivery_queued"
@@ -264,6 +293,8 @@ ALL_EVENTS: tuple[type[Event], ...] = (
     AccessRevoked,
     PasswordResetRequested,
     MaintenanceRequestUpdated,
+    LeaseEnded,
+    PropertyContactUnlinked,
     DeliveryQueued,
     DeliverySucceeded,
     DeliveryFailed,

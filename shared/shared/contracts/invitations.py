@@ -124,6 +124,28 @@ class PortalAccessList(View):
     items: list[PortalAccessView]
 
 
+class ListAccessAudit(Request):
+    organization_id: UUID
+    contact_id: UUID
+    limit: int = Field(default=50, ge=1, le=200)
+    offset: int = Field(default=0, ge=0, le=1_000_000)
+
+
+class AccessAuditEntry(View):
+    """One change to a contact's portal access, or a View As of it: who (a staff member, the
+    person's own account, or the platform when both are None), what, when."""
+
+    action: str
+    at: datetime
+    staff_member_id: UUID | None
+    account_id: UUID | None
+    detail: str | None
+
+
+class AccessAuditPage(Page):
+    items: list[AccessAuditEntry]
+
+
 class StartBulkInvitation(Request):
     """Invite many contacts at once; each is checked and sent like a single invitation."""
 
@@ -273,6 +295,7 @@ REVOKE_ACCESS = RpcMethod("invitations", "revoke_access", RevokeAccess, RevokeRe
 GET_INVITATION = RpcMethod("invitations", "get_invitation", GetInvitation, InvitationView)
 LIST_INVITATIONS = RpcMethod("invitations", "list_invitations", ListInvitations, InvitationPage)
 GET_PORTAL_ACCESS = RpcMethod("invitations", "get_portal_access", GetPortalAccess, PortalAccessList)
+LIST_ACCESS_AUDIT = RpcMethod("invitations", "list_access_audit", ListAccessAudit, AccessAuditPage)
 START_BULK_INVITATION = RpcMethod(
     "invitations", "start_bulk_invitation", StartBulkInvitation, BulkInvitationView
 )

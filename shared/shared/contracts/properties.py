@@ -77,6 +77,8 @@ class PropertyView(View):
     units: list[UnitView]
     contacts: list[PropertyContactView]
     created_at: datetime
+    # The client group (of the contacts service) the property is in, if any: at most one.
+    client_group_id: UUID | None = None
 
 
 class PropertyPage(Page):
@@ -141,6 +143,15 @@ class LinkContact(Request):
     property_id: UUID
     contact_id: UUID
     role: PropertyRole
+
+
+class UnlinkContact(Request):
+    """Remove the contact's link to the property, whatever its role (a contact's type allows one).
+    NotFound if there is no such link in the organization."""
+
+    actor: StaffActor
+    property_id: UUID
+    contact_id: UUID
 
 
 class GetProperty(Request):
@@ -355,6 +366,8 @@ class CreateMaintenanceRequest(Request):
     description: MaintenanceDescription
     # The form's own key: the same form sent twice (a double click) makes one request.
     idempotency_key: IdempotencyKey | None = None
+    # A photo of the problem (JPEG or PNG), stored with the request.
+    photo: FileUpload | None = None
 
 
 class UpdateMaintenanceStatus(Request):
@@ -397,6 +410,8 @@ class MaintenanceRequestView(MaintenanceRequestSummary):
     """A request with its status history, newest first."""
 
     history: list[MaintenanceStatusChange]
+    # The photo sent with it, without its bytes (GET_[PARTY_]MAINTENANCE_PHOTO has them).
+    photo: MaintenancePhotoView | None = None
 
 
 class MaintenanceRequestPage(Page):
@@ -613,41 +628,72 @@ class VisibilityLevel(enum.StrEnum):
 
     DEFAULT = "default"
     ORGANIZATION = "organization"
+    PROPERTY = "property"
     CONTACT = "contact"
 
 
 class SetVisibility(Request):
     """Set whether contacts see a subject: for every contact of a type in the organization
-    (`contact_type`), or for one contact (`contact_id`), which beats its type's setting."""
+    (`contact_type`), for every contact of a type on one property (`contact_type` and
+    `property_id`, which beats the organization's), or for one contact (`contact_id`, which beats
+    both). `visible` null removes the setting: the level above decides again."""
 
     actor: StaffActor
     subject: VisibilitySubject
     contact_type: ContactType | None = None
     contact_id: UUID | None = None
-    visible: bool
+    property_id: UUID | None = None
+    visible: bool | None
 
     @model_validator(mode="after")
     def _one_target(self) -> SetVisibility:
         if (self.contact_type is None) == (self.contact_id is None):
             raise ValueError("give either contact_type or contact_id, not both")
+        if self.property_id is not None and self.contact_type is None:
+            raise ValueError("a property's setting is for a contact_type")
         return self
 
 
 class VisibilitySettingView(View):
+    """The setting as it now stands; `visible` null: none at this level (it was removed)."""
+
     organization_id: UUID
     subject: VisibilitySubject
     contact_type: ContactType | None
     contact_id: UUID | None
-    visible: bool
+    property_id: UUID | None = None
+    visible: bool | None
     updated_at: datetime
 
 
+class ListVisibilitySettings(Request):
+    organization_id: UUID
+    subject: VisibilitySubject
+
+
+class TypeVisibility(View):
+    """For every contact of a type: the platform's default, the organization's setting (None: it
+    has none) and what holds, before any contact's own setting."""
+
+    contact_type: ContactType
+    default: bool
+    setting: bool | None
+    visible: bool
+
+
+class VisibilityByType(View):
+    subject: VisibilitySubject
+    items: list[TypeVisibility]
+
+
 class ExplainVisibility(Request):
-    """Staff ask why a contact can (or cannot) see a subject."""
+    """Staff ask why a contact can (or cannot) see a subject; on one property (`property_id`),
+    the property's setting is in the chain too."""
 
     organization_id: UUID
     contact_id: UUID
     subject: VisibilitySubject
+    property_id: UUID | None = None
 
 
 class VisibilityRule(View):
@@ -673,6 +719,7 @@ ADD_UNIT = RpcMethod("properties", "add_unit", AddUnit, UnitView)
 CREATE_LEASE = RpcMethod("properties", "create_lease", CreateLease, LeaseView)
 END_LEASE = RpcMethod("properties", "end_lease", EndLease, LeaseView)
 LINK_CONTACT = RpcMethod("properties", "link_contact", LinkContact, PropertyView)
+UNLINK_CONTACT = RpcMethod("properties", "unlink_contact", UnlinkContact, PropertyView)
 GET_PROPERTY = RpcMethod("properties", "get_property", GetProperty, PropertyView)
 LIST_PROPERTIES = RpcMethod("properties", "list_properties", ListProperties, PropertyPage)
 GET_CONTACT_LINKS = RpcMethod("properties", "get_contact_links", GetContactLinks, ContactLinks)
@@ -716,4 +763,383 @@ GET_CONTACT_PROPERTY_ACTIVITY = RpcMethod(
 )
 SET_VISIBILITY = RpcMethod("properties", "set_visibility", SetVisibility, VisibilitySettingView)
 EXPLAIN_VISIBILITY = RpcMethod("properties", "explain_visibility", ExplainVisibility, VisibilityExplanation)
+LIST_VISIBILITY_SETTINGS = RpcMethod(
+    "properties", "list_visibility_settings", ListVisibilitySettings, VisibilityByType
+)
 UPDATE_VIEWING_STATUS = RpcMethod("properties", "update_viewing_status", UpdateViewingStatus, ViewingView)
+
+
+# --- documents and maintenance photos -----------------------------------------------------------
+
+
+class DocumentKind(enum.StrEnum):
+    INVOICE = "invoice"
+    QUOTE = "quote"
+    RECEIPT = "receipt"
+    OTHER = "other"
+
+
+class DocumentScope(enum.StrEnum):
+    """What a document is about: one lease, one property, or one client group (an id of the
+    contacts service)."""
+
+    LEASE = "lease"
+    PROPERTY = "property"
+    CLIENT_GROUP = "client_group"
+
+
+# The file types a document may have (a name for people), and those a maintenance photo may have.
+DOCUMENT_CONTENT_TYPES: dict[str, str] = {
+    "application/pdf": "PDF",
+    "image/png": "PNG image",
+    "image/jpeg": "JPEG image",
+    "text/plain": "plain text",
+}
+PHOTO_CONTENT_TYPES: dict[str, str] = {"image/jpeg": "JPEG image", "image/png": "PNG image"}
+# The size limit is a setting of the properties service (MAX_DOCUMENT_BYTES, default 5 MiB); no
+# setting may go above this ceiling, which bounds the base64 text any payload carries.
+DEFAULT_MAX_DOCUMENT_BYTES = 5 * 1024 * 1024
+MAX_DOCUMENT_BYTES_CEILING = 50 * 1024 * 1024
+_MAX_BASE64_LENGTH = (MAX_DOCUMENT_BYTES_CEILING + 2) // 3 * 4
+
+
+def _no_control_characters(value: str) -> str:
+    # NUL cannot be stored; line breaks and other controls have no place in a name or title.
+    if any(ord(ch) < 32 or ord(ch) == 127 for ch in value):
+        raise ValueError("must not contain control characters")
+    return value
+
+
+FileName = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=255),
+    AfterValidator(_no_control_characters),
+]
+DocumentTitle = Annotated[ShortText, AfterValidator(_no_control_characters)]
+ContentType = Annotated[str, StringConstraints(strip_whitespace=True, to_lower=True, max_length=100)]
+Base64Content = Annotated[str, StringConstraints(max_length=_MAX_BASE64_LENGTH)]
+
+
+class FileUpload(Request):
+    """A file as it travels in a payload: its bytes in standard base64. The properties service
+    checks the type (against the allow-list and the bytes themselves), the size and that it is not
+    empty: InvalidInput, with the field `file`, otherwise."""
+
+    file_name: FileName
+    content_type: ContentType
+    content_base64: Base64Content
+
+
+class UploadDocument(Request):
+    """Staff store a document on exactly one of a lease, a property or a client group, shared with
+    the contact types in `audiences` (None: the default for its kind and scope, see
+    `properties/document_rules.py`; an empty list: staff only)."""
+
+    actor: StaffActor
+    kind: DocumentKind
+    title: DocumentTitle
+    lease_id: UUID | None = None
+    property_id: UUID | None = None
+    client_group_id: UUID | None = None
+    audiences: list[ContactType] | None = Field(default=None, max_length=len(ContactType))
+    file: FileUpload
+
+    @model_validator(mode="after")
+    def _one_scope(self) -> UploadDocument:
+        if sum(scope is not None for scope in (self.lease_id, self.property_id, self.client_group_id)) != 1:
+            raise ValueError("give exactly one of lease_id, property_id and client_group_id")
+        if self.audiences is not None and len(set(self.audiences)) != len(self.audiences):
+            raise ValueError("audiences lists a contact type twice")
+        return self
+
+
+class DocumentView(View):
+    """A document without its bytes. `scope` says which of `lease_id`, `property_id` and
+    `client_group_id` is set; `audiences` are the contact types it is shared with."""
+
+    id: UUID
+    organization_id: UUID
+    kind: DocumentKind
+    title: str
+    file_name: str
+    content_type: str
+    size_bytes: int
+    sha256: str
+    scope: DocumentScope
+    lease_id: UUID | None
+    property_id: UUID | None
+    client_group_id: UUID | None
+    audiences: list[ContactType]
+    uploaded_by_staff_member_id: UUID
+    created_at: datetime
+    updated_at: datetime
+
+
+class DocumentList(View):
+    items: list[DocumentView]
+
+
+class DocumentFile(View):
+    """A document with its bytes, in standard base64."""
+
+    document: DocumentView
+    content_base64: str
+
+
+class ListDocuments(Request):
+    """Staff list the documents of one lease, property or client group, newest first."""
+
+    organization_id: UUID
+    lease_id: UUID | None = None
+    property_id: UUID | None = None
+    client_group_id: UUID | None = None
+
+    @model_validator(mode="after")
+    def _one_scope(self) -> ListDocuments:
+        if sum(scope is not None for scope in (self.lease_id, self.property_id, self.client_group_id)) != 1:
+            raise ValueError("give exactly one of lease_id, property_id and client_group_id")
+        return self
+
+
+class GetDocument(Request):
+    organization_id: UUID
+    document_id: UUID
+
+
+class SetDocumentAudiences(Request):
+    """Staff change who sees a document: the contact types in `audiences` (empty: staff only)."""
+
+    actor: StaffActor
+    document_id: UUID
+    audiences: list[ContactType] = Field(max_length=len(ContactType))
+
+    @model_validator(mode="after")
+    def _each_once(self) -> SetDocumentAudiences:
+        if len(set(self.audiences)) != len(self.audiences):
+            raise ValueError("audiences lists a contact type twice")
+        return self
+
+
+class DeleteDocument(Request):
+    actor: StaffActor
+    document_id: UUID
+
+
+class ListPartyDocuments(Request):
+    """A portal user lists the documents they may see on one of their leases (`lease_id`: its own
+    and its property's shared with tenants), one of their properties (`property_id`: as its
+    landlord or vendor, or as a customer of its client group: its own, its leases' and its group's),
+    or one of a customer's portfolios (`client_group_id`, a group they are an authorised account of:
+    the documents of that group and of every group below it), as `contact_id` (from their verified
+    membership). NotFound unless that contact is a party of the lease, linked to the property or
+    authorised on a group it is in (or one above), or authorised on the group."""
+
+    organization_id: UUID
+    contact_id: UUID
+    lease_id: UUID | None = None
+    property_id: UUID | None = None
+    client_group_id: UUID | None = None
+
+    @model_validator(mode="after")
+    def _one_place(self) -> ListPartyDocuments:
+        if sum(place is not None for place in (self.lease_id, self.property_id, self.client_group_id)) != 1:
+            raise ValueError("give exactly one of lease_id, property_id and client_group_id")
+        return self
+
+
+class GetPartyDocumentFile(Request):
+    """A portal user downloads a document, as `contact_id`: NotFound unless the rules let that
+    contact see it (read now: a change holds from the next request)."""
+
+    organization_id: UUID
+    contact_id: UUID
+    document_id: UUID
+
+
+class ExplainDocumentVisibility(Request):
+    """Staff ask why a contact can (or cannot) see a document."""
+
+    organization_id: UUID
+    document_id: UUID
+    contact_id: UUID
+
+
+class DocumentRule(enum.StrEnum):
+    """The links of the chain, in order: how the contact is linked to what the document is about,
+    whether the document is shared with that kind of contact, and what follows."""
+
+    SCOPE_LINK = "scope_link"
+    AUDIENCE = "audience"
+    RESULT = "result"
+
+
+class DocumentVisibilityStep(View):
+    rule: DocumentRule
+    passed: bool
+    explanation: str
+
+
+class DocumentVisibilityExplanation(View):
+    document_id: UUID
+    contact_id: UUID
+    contact_type: ContactType
+    # The contact types through which the contact is linked to the document's lease, property or
+    # client group (a tenant on the lease, the property's landlord, ...).
+    linked_as: list[ContactType]
+    audiences: list[ContactType]
+    visible: bool
+    chain: list[DocumentVisibilityStep]
+
+
+class MaintenancePhotoView(View):
+    file_name: str
+    content_type: str
+    size_bytes: int
+    sha256: str
+
+
+class MaintenancePhotoFile(View):
+    request_id: UUID
+    photo: MaintenancePhotoView
+    content_base64: str
+
+
+class GetMaintenancePhoto(Request):
+    """Staff read a request's photo."""
+
+    organization_id: UUID
+    request_id: UUID
+
+
+class GetPartyMaintenancePhoto(Request):
+    """A portal user reads the photo of a request on a lease they are a party of."""
+
+    organization_id: UUID
+    contact_id: UUID
+    request_id: UUID
+
+
+UPLOAD_DOCUMENT = RpcMethod("properties", "upload_document", UploadDocument, DocumentView)
+LIST_DOCUMENTS = RpcMethod("properties", "list_documents", ListDocuments, DocumentList)
+GET_DOCUMENT_FILE = RpcMethod("properties", "get_document_file", GetDocument, DocumentFile)
+SET_DOCUMENT_AUDIENCES = RpcMethod("properties", "set_document_audiences", SetDocumentAudiences, DocumentView)
+DELETE_DOCUMENT = RpcMethod("properties", "delete_document", DeleteDocument, DocumentView)
+LIST_PARTY_DOCUMENTS = RpcMethod("properties", "list_party_documents", ListPartyDocuments, DocumentList)
+GET_PARTY_DOCUMENT_FILE = RpcMethod(
+    "properties", "get_party_document_file", GetPartyDocumentFile, DocumentFile
+)
+EXPLAIN_DOCUMENT_VISIBILITY = RpcMethod(
+    "properties", "explain_document_visibility", ExplainDocumentVisibility, DocumentVisibilityExplanation
+)
+GET_MAINTENANCE_PHOTO = RpcMethod(
+    "properties", "get_maintenance_photo", GetMaintenancePhoto, MaintenancePhotoFile
+)
+GET_PARTY_MAINTENANCE_PHOTO = RpcMethod(
+    "properties", "get_party_maintenance_photo", GetPartyMaintenancePhoto, MaintenancePhotoFile
+)
+# Defined above the documents section, they name its models.
+CreateMaintenanceRequest.model_rebuild()
+MaintenanceRequestView.model_rebuild()
+
+
+# --- customers' portfolios (Uptick) -------------------------------------------------------------
+
+
+class AssignClientGroup(Request):
+    """Staff put a property in a client group of the organization (a property is in at most one,
+    so this moves it out of any other), or take it out of its group (`client_group_id` null)."""
+
+    actor: StaffActor
+    property_id: UUID
+    client_group_id: UUID | None
+
+
+class ListClientGroupProperties(Request):
+    """Staff list the properties in one client group (not those of the groups below it)."""
+
+    organization_id: UUID
+    client_group_id: UUID
+
+
+class GetCustomerPortfolio(Request):
+    """A customer reads one of their portfolios as `contact_id` (from their verified membership):
+    the client group `client_group_id` they are an authorised account of (None: their first) with
+    every group below it. NotFound for a group they are not authorised on."""
+
+    organization_id: UUID
+    contact_id: UUID
+    client_group_id: UUID | None = None
+
+
+class GetCustomerProperty(Request):
+    """A customer reads one property of their portfolios, as `contact_id`: NotFound unless it is in
+    a group they are authorised on or in a group below one."""
+
+    organization_id: UUID
+    contact_id: UUID
+    property_id: UUID
+
+
+class PortfolioGroup(View):
+    client_group_id: UUID
+    name: str
+    parent_id: UUID | None
+
+
+class PortfolioProperty(View):
+    property_id: UUID
+    property_name: str
+    address: str
+    client_group_id: UUID
+    client_group_name: str
+    # Maintenance requests on the property's leases not yet completed or cancelled.
+    open_requests: int
+
+
+class StatusCount(View):
+    status: MaintenanceStatus
+    count: int
+
+
+class MonthCount(View):
+    # The first day of the month (UTC).
+    month: date
+    count: int
+
+
+class CustomerPortfolio(View):
+    """A customer's portfolio: its properties with their open maintenance requests, and the
+    dashboard's figures. `portfolios` are every group the contact is authorised on (the switcher);
+    `current` the one shown, None when there is none."""
+
+    contact_id: UUID
+    portfolios: list[PortfolioGroup]
+    current: PortfolioGroup | None
+    # The current group first, then every group below it.
+    groups: list[PortfolioGroup]
+    properties: list[PortfolioProperty]
+    # Open requests by status, every open status in order (zeros too).
+    open_by_status: list[StatusCount]
+    # Requests made in each of the last 12 months (UTC), oldest first, this month last.
+    requests_by_month: list[MonthCount]
+    as_of: date
+
+
+class CustomerProperty(View):
+    """One property of a customer's portfolios and the maintenance requests on its leases, newest
+    first (open and closed)."""
+
+    property: PortfolioProperty
+    requests: list[MaintenanceRequestSummary]
+
+
+ASSIGN_CLIENT_GROUP = RpcMethod("properties", "assign_client_group", AssignClientGroup, PropertyView)
+LIST_CLIENT_GROUP_PROPERTIES = RpcMethod(
+    "properties", "list_client_group_properties", ListClientGroupProperties, PropertyPage
+)
+GET_CUSTOMER_PORTFOLIO = RpcMethod(
+    "properties", "get_customer_portfolio", GetCustomerPortfolio, CustomerPortfolio
+)
+GET_CUSTOMER_PROPERTY = RpcMethod(
+    "properties", "get_customer_property", GetCustomerProperty, CustomerProperty
+)

@@ -263,6 +263,33 @@ def test_bad_input_is_refused_with_the_field_named(contacts, org):
     assert "valid phone number" in bad_phone.value.message
 
 
+def test_staff_members_are_listed_by_name_within_their_organization_only(call, org):
+    call(
+        c.CREATE_STAFF_MEMBER,
+        c.CreateStaffMember(actor=actor(org), email=random_email("zed"), name="Zed Agent"),
+    )
+    call(
+        c.CREATE_STAFF_MEMBER,
+        c.CreateStaffMember(actor=actor(org), email=random_email("bea"), name="Bea Agent"),
+    )
+    other = call(
+        c.CREATE_ORGANIZATION,
+        c.CreateOrganization(
+            name=random_name("Other"),
+            admin_email=random_email("admin"),
+            admin_name="Olly Other",
+            admin_password=ADMIN_PASSWORD,
+        ),
+    )
+
+    page = call(c.LIST_STAFF_MEMBERS, c.ListStaffMembers(organization_id=org.organization.id))
+
+    assert [m.name for m in page.items] == ["Ada Admin", "Bea Agent", "Zed Agent"]
+    assert page.total == 3
+    assert {m.organization_id for m in page.items} == {org.organization.id}
+    assert other.admin.id not in {m.id for m in page.items}
+
+
 def test_a_viewer_reads_but_cannot_change_contacts(call, org):
     viewer = call(
         c.CREATE_STAFF_MEMBER,

@@ -12,9 +12,11 @@ from contacts.service import ContactsService  # noqa: E402
 from invitations.service import InvitationsService  # noqa: E402
 from invitations.settings import InvitationsSettings  # noqa: E402
 from properties.service import PropertiesService  # noqa: E402
+from properties.settings import PropertiesSettings  # noqa: E402
 from shared.contracts import contacts as c  # noqa: E402
 from shared.contracts import properties as p  # noqa: E402
 from shared.contracts.common import ContactType, StaffActor  # noqa: E402
+from shared.settings import ServiceSettings  # noqa: E402
 from shared.testing.fixtures import infra  # noqa: E402,F401 - a fixture
 from shared.testing.helpers import (  # noqa: E402
     ADMIN_PASSWORD,
@@ -51,6 +53,12 @@ class Org:
         return actor(self.created)
 
 
+def properties_config(settings: InvitationsSettings) -> dict[str, Any]:
+    """The properties service's own settings, on the same database and broker."""
+    common = settings.model_dump(include=set(ServiceSettings.model_fields))
+    return PropertiesSettings(**common, lease_end_sweep_seconds=0.2).nameko_config()
+
+
 class Platform:
     """The contacts, properties and invitations services, running, with helpers to make data."""
 
@@ -58,7 +66,8 @@ class Platform:
         self.settings = settings
         self.containers = {}
         for cls in (ContactsService, PropertiesService, InvitationsService):
-            container = container_factory(cls, settings.nameko_config())
+            config = properties_config(settings) if cls is PropertiesService else settings.nameko_config()
+            container = container_factory(cls, config)
             container.start()
             self.containers[cls.name] = container
         self.contacts = hook_caller(self.containers["contacts"])

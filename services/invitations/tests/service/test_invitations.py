@@ -328,6 +328,34 @@ def test_revoke_ends_invitations_access_and_sessions_at_once(platform, events):
     assert access.items[0].status == PortalStatus.REVOKED
 
 
+def test_the_access_audit_lists_every_change_newest_first_and_only_for_that_contact(platform, events):
+    org = platform.new_org()
+    tenant = platform.tenant_with_lease(org)
+    neighbour = platform.tenant_with_lease(org)
+    _, token = send(platform, org, tenant, events)
+    send(platform, org, neighbour, events)
+    accept(platform, token)
+    platform.invitations(
+        i.REVOKE_ACCESS, i.RevokeAccess(actor=org.actor, contact_id=tenant.id, reason="moved out")
+    )
+
+    audit = platform.invitations(
+        i.LIST_ACCESS_AUDIT, i.ListAccessAudit(organization_id=org.id, contact_id=tenant.id)
+    )
+
+    assert [entry.action for entry in audit.items] == ["access_revoked", "access_granted", "invitation_sent"]
+    assert audit.total == 3
+    revoked, granted, sent = audit.items
+    assert revoked.staff_member_id == org.actor.staff_member_id and "moved out" in (revoked.detail or "")
+    assert granted.account_id is not None and granted.staff_member_id is None
+    assert sent.staff_member_id == org.actor.staff_member_id
+    other_org = platform.new_org()
+    elsewhere = platform.invitations(
+        i.LIST_ACCESS_AUDIT, i.ListAccessAudit(organization_id=other_org.id, contact_id=tenant.id)
+    )
+    assert elsewhere.items == [] and elsewhere.total == 0
+
+
 def test_passwords_are_checked_and_never_accepted_weak(platform, events):
     org = platform.new_org()
     tenant = platform.tenant_with_lease(org)

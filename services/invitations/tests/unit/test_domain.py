@@ -117,6 +117,8 @@ def test_an_applicant_needs_no_link_and_a_customer_needs_a_client_group():
     assert codes(domain.eligibility_problems(facts(ContactType.CUSTOMER), links(), False)) == [
         "no_client_group"
     ]
+    authorised = facts(ContactType.CUSTOMER).model_copy(update={"client_group_ids": [uuid.uuid4()]})
+    assert domain.eligibility_problems(authorised, links(), False) == []
 
 
 def test_an_inactive_staff_member_is_not_permitted():

@@ -25,7 +25,7 @@ from email.message import EmailMessage
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from notifications import domain
-from notifications.rendering import Templates, build_message, template_values
+from notifications.rendering import Templates, build_message, maintenance_values, template_values
 from notifications.sender import store
 from notifications.sender.relay import EventRelay, wait_any
 from notifications.sender.smtp import Outcome, SmtpConnection
@@ -180,8 +180,13 @@ class Sender:
 
     def _compose(self, job: store.Job) -> EmailMessage:
         s = self.settings
-        link = unseal(s.link_sealing_key, job.context["sealed_link"])
-        values = template_values(job.context, link)
+        if job.purpose in domain.SEALED_LINK_PURPOSES:
+            link = unseal(s.link_sealing_key, job.context["sealed_link"])
+            values = template_values(job.context, link)
+        elif job.purpose == domain.MAINTENANCE_UPDATE:  # an ordinary portal page: nothing to open
+            values = maintenance_values(job.context)
+        else:
+            raise ValueError(f"no templates for purpose {job.purpose!r}")
         return build_message(
             delivery_id=job.id,
             recipient=job.recipient,

@@ -117,6 +117,25 @@ async def contact_invitations(
     )
 
 
+@router.get("/contacts/{contact_id}/access-audit", response_model=i.AccessAuditPage)
+async def contact_access_audit(
+    contact_id: UUID,
+    staff: Staff,
+    rpc: Rpc,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
+) -> i.AccessAuditPage:
+    """Every change to the contact's portal access (invitations sent, access granted, revoked)
+    and every View As of it, newest first, with the staff member who did it."""
+    await rpc.call(c.GET_CONTACT, c.GetContact(organization_id=staff.organization.id, contact_id=contact_id))
+    return await rpc.call(
+        i.LIST_ACCESS_AUDIT,
+        i.ListAccessAudit(
+            organization_id=staff.organization.id, contact_id=contact_id, limit=limit, offset=offset
+        ),
+    )
+
+
 @router.get("/invitations", response_model=i.InvitationPage)
 async def list_invitations(
     staff: Staff,

@@ -107,6 +107,20 @@ async def link_contact(property_id: UUID, body: PropertyContact, staff: Staff, r
     )
 
 
+@router.delete(
+    "/properties/{property_id}/contacts/{contact_id}",
+    response_model=p.PropertyView,
+    responses=WRITE_ERROR_RESPONSES,
+)
+async def unlink_contact(property_id: UUID, contact_id: UUID, staff: Staff, rpc: Rpc) -> p.PropertyView:
+    """Remove the landlord's or vendor's link to the property (404 if the contact is not linked to
+    it). Portal access that rested on it alone ends (`property_contact_unlinked`)."""
+    return await rpc.call(
+        p.UNLINK_CONTACT,
+        p.UnlinkContact(actor=require_editor(staff), property_id=property_id, contact_id=contact_id),
+    )
+
+
 @router.post("/leases", response_model=p.LeaseView, status_code=201, responses=WRITE_ERROR_RESPONSES)
 async def create_lease(body: NewLease, staff: Staff, rpc: Rpc) -> p.LeaseView:
     """A lease of one unit to one or more tenants (each once), ending on or after it starts."""

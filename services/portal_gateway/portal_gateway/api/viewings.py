@@ -51,7 +51,8 @@ class FeedbackVisibility(BaseModel):
     model_config = ConfigDict(extra="forbid")
     contact_type: ContactType | None = None
     contact_id: UUID | None = None
-    visible: bool
+    property_id: UUID | None = None
+    visible: bool | None
 
 
 @router.post(
@@ -141,9 +142,11 @@ async def set_feedback_visibility(
     body: FeedbackVisibility, staff: Staff, rpc: Rpc
 ) -> p.VisibilitySettingView:
     """Show or hide viewing feedback on the portal for every contact of a type (`contact_type`),
-    or for one contact (`contact_id`, which beats its type's setting); give one of the two (422
-    otherwise). Without settings, landlords see feedback and vendors do not. It holds from the
-    person's next page load."""
+    for every contact of a type on one property (`contact_type` and `property_id`, which beats
+    the organization's), or for one contact (`contact_id`, which beats both); give a type or a
+    contact (422 otherwise). Without settings, landlords see feedback and vendors do not. `visible: null`
+    removes the setting, so the level above decides again. It holds from the person's next page
+    load."""
     command = parse(
         p.SetVisibility,
         {
@@ -155,15 +158,31 @@ async def set_feedback_visibility(
     return await rpc.call(p.SET_VISIBILITY, command)
 
 
+@router.get("/visibility/viewing-feedback", response_model=p.VisibilityByType)
+async def feedback_visibility_by_type(staff: Staff, rpc: Rpc) -> p.VisibilityByType:
+    """For each contact type: the default, the organization's setting and what holds for a
+    contact of that type who has no setting of their own."""
+    return await rpc.call(
+        p.LIST_VISIBILITY_SETTINGS,
+        p.ListVisibilitySettings(
+            organization_id=staff.organization.id, subject=p.VisibilitySubject.VIEWING_FEEDBACK
+        ),
+    )
+
+
 @router.get("/contacts/{contact_id}/visibility/viewing-feedback", response_model=p.VisibilityExplanation)
-async def explain_feedback_visibility(contact_id: UUID, staff: Staff, rpc: Rpc) -> p.VisibilityExplanation:
+async def explain_feedback_visibility(
+    contact_id: UUID, staff: Staff, rpc: Rpc, property_id: UUID | None = None
+) -> p.VisibilityExplanation:
     """Why this contact can or cannot see viewing feedback: the default for their type, the
-    organization's setting for the type, their own setting; the last one set decides."""
+    organization's setting for the type, the property's setting for the type (with
+    `property_id`), their own setting; the last one set decides."""
     return await rpc.call(
         p.EXPLAIN_VISIBILITY,
         p.ExplainVisibility(
             organization_id=staff.organization.id,
             contact_id=contact_id,
             subject=p.VisibilitySubject.VIEWING_FEEDBACK,
+            property_id=property_id,
         ),
     )

@@ -8,6 +8,7 @@ feedback out unless the rules (read on every request) show it to that contact.
 
 from __future__ import annotations
 
+import asyncio
 from uuid import UUID
 
 from fastapi import APIRouter, Request
@@ -15,7 +16,7 @@ from fastapi.responses import Response
 
 from portal_gateway.deps import PortalUser, ReadOnlyWhileViewingAs, Rpc
 from portal_gateway.pages.portal import chosen_membership
-from portal_gateway.pages.tenancy import not_found, theirs, to_login
+from portal_gateway.pages.tenancy import DOCUMENT_KINDS, not_found, party_documents, theirs, to_login
 from portal_gateway.rendering import render
 from shared.contracts import properties as p
 
@@ -54,7 +55,10 @@ async def property_page(
     query = p.GetContactPropertyActivity(
         organization_id=membership.organization_id, contact_id=membership.contact_id, property_id=property_id
     )
-    activity, organization = await theirs(rpc, membership, p.GET_CONTACT_PROPERTY_ACTIVITY, query)
+    (activity, organization), documents = await asyncio.gather(
+        theirs(rpc, membership, p.GET_CONTACT_PROPERTY_ACTIVITY, query),
+        party_documents(rpc, membership, property_id=property_id),
+    )
     if activity is None:
         return not_found(request, not_yours)
     return render(
@@ -65,6 +69,8 @@ async def property_page(
             "membership": membership,
             "organization": organization,
             "activity": activity,
+            "documents": documents,
+            "document_kinds": DOCUMENT_KINDS,
             "section": "home",
             "viewing_statuses": VIEWING_STATUSES,
             "interest_levels": INTEREST_LEVELS,

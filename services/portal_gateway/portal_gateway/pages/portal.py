@@ -29,7 +29,7 @@ from portal_gateway.rendering import render
 from shared.contracts import contacts as c
 from shared.contracts import invitations as i
 from shared.contracts import properties as p
-from shared.contracts.common import utc_now
+from shared.contracts.common import ContactType, utc_now
 from shared.contracts.errors import (
     Conflict,
     InvalidCredentials,
@@ -376,6 +376,9 @@ async def portal_home(request: Request, rpc: Rpc, m: UUID | None = None) -> Resp
     if membership is None:
         _discard(early)
         return render(request, "portal/home.html", {"user": user, "membership": None})
+    if membership.contact_type == ContactType.CUSTOMER:
+        _discard(early)  # a customer's home is their portfolio's dashboard (pages/customer.py)
+        return RedirectResponse(f"/portal/customer?m={membership.grant_id}", status_code=303)
     keys = _PageKeys(
         membership.grant_id,
         membership.organization_id,

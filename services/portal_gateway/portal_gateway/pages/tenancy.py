@@ -9,12 +9,13 @@ for, so a link to someone else's lease shows "not found", never the lease.
 from __future__ import annotations
 
 import asyncio
+import base64
 import re
 from typing import Annotated, Any
 from urllib.parse import urlencode
 from uuid import UUID
 
-from fastapi import APIRouter, Form, Query, Request
+from fastapi import APIRouter, File, Form, Query, Request, UploadFile
 from fastapi.responses import RedirectResponse, Response
 
 from portal_gateway.deps import Csrf, PortalUser, ReadOnlyWhileViewingAs, Rpc
@@ -33,6 +34,9 @@ LongFormText = Annotated[str, Form(max_length=20_000)]
 # What `request_key()` puts in a form (portal_gateway/rendering.py).
 _REQUEST_KEY = re.compile(r"^[0-9a-f]{32}$")
 PAGE_SIZE = 20
+# Where the Report a problem form posts (a multipart form, with its optional photo), for the body
+# guard's larger limit.
+MAINTENANCE_FORM_PATH = router.prefix + "/maintenance"
 
 CATEGORIES = {
     p.MaintenanceCategory.PLUMBING: "Plumbing",
@@ -66,6 +70,7 @@ FIELD_PROBLEMS = {
     "category": "Choose what kind of problem it is.",
     "priority": "Choose how urgent it is.",
     "description": f"Describe the problem, in at most {p.MAX_DESCRIPTION_LENGTH:,} characters.",
+    "photo": "Choose a photo in JPEG or PNG format, within the size limit, or leave it out.",
 }
 LABELS = {"categories": CATEGORIES, "priorities": PRIORITIES, "statuses": STATUSES}
 
@@ -90,6 +95,38 @@ async def theirs(rpc: Any, membership: i.Membership, method: Any, query: Any) ->
     return answer, organization
 
 
+DOCUMENT_KINDS = {
+    p.DocumentKind.INVOICE: "Invoice",
+    p.DocumentKind.QUOTE: "Quote",
+    p.DocumentKind.RECEIPT: "Receipt",
+    p.DocumentKind.OTHER: "Document",
+}
+
+
+async def party_documents(
+    rpc: Any,
+    membership: i.Membership,
+    lease_id: UUID | None = None,
+    property_id: UUID | None = None,
+    client_group_id: UUID | None = None,
+) -> list[p.DocumentView]:
+    """The documents the membership's contact may see on one of their leases or properties, or in a
+    customer's portfolio, as the properties service decides; none when it is not theirs (the page
+    itself says so)."""
+    query = p.ListPartyDocuments(
+        organization_id=membership.organization_id,
+        contact_id=membership.contact_id,
+        lease_id=lease_id,
+        property_id=property_id,
+        client_group_id=client_group_id,
+    )
+    try:
+        found = await rpc.call(p.LIST_PARTY_DOCUMENTS, query)
+    except NotFound:
+        return []
+    return list(found.items)
+
+
 def not_found(request: Request, message: str) -> Response:
     return render(request, "error.html", {"status": 404, "message": message}, status=404)
 
@@ -109,7 +146,10 @@ async def lease_page(
     query = p.GetPartyLeaseStatement(
         organization_id=membership.organization_id, contact_id=membership.contact_id, lease_id=lease_id
     )
-    statement, organization = await theirs(rpc, membership, p.GET_PARTY_LEASE_STATEMENT, query)
+    (statement, organization), documents = await asyncio.gather(
+        theirs(rpc, membership, p.GET_PARTY_LEASE_STATEMENT, query),
+        party_documents(rpc, membership, lease_id=lease_id),
+    )
     if statement is None:
         return not_found(request, not_yours)
     return render(
@@ -120,6 +160,8 @@ async def lease_page(
             "membership": membership,
             "organization": organization,
             "statement": statement,
+            "documents": documents,
+            "document_kinds": DOCUMENT_KINDS,
             "section": "home",
         },
     )
@@ -171,6 +213,7 @@ async def _request_form(
             "errors": (errors or []) + list(problems.values()),
             "section": "maintenance",
             "max_description": p.MAX_DESCRIPTION_LENGTH,
+            "max_photo_mib": _mib(request.app.state.settings.max_document_bytes),
             **LABELS,
         },
         status=status,
@@ -230,6 +273,25 @@ async def new_maintenance_request_page(
     return await _request_form(request, rpc, user, membership, values)
 
 
+def _mib(size: int) -> str:
+    return f"{size / (1024 * 1024):g} MiB"
+
+
+async def _photo_upload(photo: UploadFile | None) -> dict[str, str] | None:
+    """The photo as the contract carries it, or None when the person chose none (a browser sends
+    an empty part without a file name)."""
+    if photo is None:
+        return None
+    data = await photo.read()
+    if not data and not photo.filename:
+        return None
+    return {
+        "file_name": photo.filename or "photo",
+        "content_type": (photo.content_type or "").split(";")[0].strip(),
+        "content_base64": base64.b64encode(data).decode("ascii"),
+    }
+
+
 @router.post("/maintenance", dependencies=[Csrf])
 async def submit_maintenance_request(
     request: Request,
@@ -241,9 +303,11 @@ async def submit_maintenance_request(
     priority: FormText = "",
     description: LongFormText = "",
     request_key: FormText = "",
+    photo: Annotated[UploadFile | None, File()] = None,
 ) -> Response:
-    """Report a problem. A bad field shows the form again with what to fix, keeping what was typed;
-    nothing is made."""
+    """Report a problem, with a photo if the person chose one (the form is multipart). A bad field
+    shows the form again with what to fix, keeping what was typed (but the photo, which browsers
+    never refill); nothing is made."""
     if user is None:
         return to_login()
     membership = chosen_membership(user, _grant(m))
@@ -252,6 +316,10 @@ async def submit_maintenance_request(
     # Browsers send a textarea's line breaks as CRLF; the limit is on what the person typed.
     description = description.replace("\r\n", "\n")
     values = {"lease_id": lease_id, "category": category, "priority": priority, "description": description}
+    if any("\x00" in text for text in (m, lease_id, category, priority, description, request_key)):
+        # The body guard reads NUL only in JSON and urlencoded bodies; PostgreSQL cannot store it.
+        errors = ["The form could not be read. Reload the page and try again."]
+        return await _request_form(request, rpc, user, membership, values, None, errors, status=422)
     try:
         command = parse(
             p.CreateMaintenanceRequest,
@@ -263,12 +331,17 @@ async def submit_maintenance_request(
                 "priority": priority or p.MaintenancePriority.NORMAL.value,
                 "description": description,
                 "idempotency_key": request_key if _REQUEST_KEY.match(request_key) else None,
+                "photo": await _photo_upload(photo),
             },
         )
         created = await rpc.call(p.CREATE_MAINTENANCE_REQUEST, command)
     except InvalidInput as exc:
-        fields = {str(error.get("field", "")) for error in exc.details.get("errors", [])}
+        fields = {str(error.get("field", "")).split(".")[0] for error in exc.details.get("errors", [])}
         problems = {field: FIELD_PROBLEMS[field] for field in FIELD_PROBLEMS if field in fields}
+        # The service says what is wrong with the photo itself (its type, its size): said as is.
+        said = [e["message"] for e in exc.details.get("errors", []) if e.get("field") == "photo"]
+        if said:
+            problems["photo"] = said[0][0].upper() + said[0][1:] + ". Choose another photo, or none."
         errors = [] if problems else ["The form could not be read. Reload the page and try again."]
         return await _request_form(request, rpc, user, membership, values, problems, errors, status=422)
     except NotFound:

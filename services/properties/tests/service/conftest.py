@@ -12,17 +12,17 @@ from nameko.testing.services import entrypoint_hook  # noqa: E402
 
 from contacts.service import ContactsService  # noqa: E402
 from properties.service import PropertiesService  # noqa: E402
+from properties.settings import PropertiesSettings  # noqa: E402
 from shared.contracts import contacts as c  # noqa: E402
 from shared.contracts import properties as p  # noqa: E402
 from shared.contracts.common import ContactType, RpcMethod  # noqa: E402
-from shared.settings import ServiceSettings  # noqa: E402
 from shared.testing.fixtures import infra  # noqa: E402,F401 - a fixture
 from shared.testing.helpers import ADMIN_PASSWORD, actor, random_email, random_name  # noqa: E402
 
 
 @pytest.fixture
-def settings(infra) -> ServiceSettings:  # noqa: F811
-    return ServiceSettings(**infra.settings_overrides())
+def settings(infra) -> PropertiesSettings:  # noqa: F811
+    return PropertiesSettings(**infra.settings_overrides(), lease_end_sweep_seconds=0.2)
 
 
 @pytest.fixture

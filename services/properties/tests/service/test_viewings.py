@@ -282,6 +282,107 @@ def test_a_contact_override_beats_the_type_setting(make):
     assert activity(make, vendor, prop).feedback_visible is True
 
 
+def test_removing_a_setting_gives_the_decision_back_to_the_level_above(make):
+    landlord, prop = linked(make, p.PropertyRole.LANDLORD)
+    viewing_with_feedback(make, prop)
+    set_visibility(make, False, contact_type=ContactType.LANDLORD)
+    set_visibility(make, True, contact=landlord)
+    assert activity(make, landlord, prop).feedback_visible is True
+
+    removed = set_visibility(make, None, contact=landlord)
+
+    assert removed.visible is None
+    assert activity(make, landlord, prop).feedback_visible is False  # the organization's setting
+    assert [rule.setting for rule in explain(make, landlord).chain] == [True, False, None]
+    set_visibility(make, None, contact_type=ContactType.LANDLORD)
+    assert activity(make, landlord, prop).feedback_visible is True  # the default for landlords
+    set_visibility(make, None, contact=landlord)  # nothing left to remove: still fine
+    assert explain(make, landlord).chain[-1].decides is False
+
+
+def test_the_settings_by_type_show_the_default_and_the_organizations_choice(make, make_other):
+    set_visibility(make, True, contact_type=ContactType.VENDOR)
+    set_visibility(make, False, contact_type=ContactType.LANDLORD)
+    set_visibility(make, None, contact_type=ContactType.LANDLORD)
+
+    def by_type(maker):
+        answer = maker.call(
+            p.LIST_VISIBILITY_SETTINGS,
+            p.ListVisibilitySettings(organization_id=maker.organization_id, subject=SUBJECT),
+        )
+        return {row.contact_type: (row.default, row.setting, row.visible) for row in answer.items}
+
+    ours = by_type(make)
+    assert ours[ContactType.LANDLORD] == (True, None, True)
+    assert ours[ContactType.VENDOR] == (False, True, True)
+    assert ours[ContactType.TENANT] == (False, None, False)
+    assert by_type(make_other)[ContactType.VENDOR] == (False, None, False)
+
+
+def test_a_property_setting_beats_the_organizations_and_a_contacts_beats_both(make, make_other):
+    landlord, prop = linked(make, p.PropertyRole.LANDLORD)
+    elsewhere, other_prop = linked(make, p.PropertyRole.LANDLORD)
+    viewing_with_feedback(make, prop)
+    viewing_with_feedback(make, other_prop)
+
+    def on_property(visible, target=prop):
+        return make.call(
+            p.SET_VISIBILITY,
+            p.SetVisibility(
+                actor=make.actor(),
+                subject=SUBJECT,
+                contact_type=ContactType.LANDLORD,
+                property_id=target.id,
+                visible=visible,
+            ),
+        )
+
+    on_property(False)
+    assert activity(make, landlord, prop).feedback_visible is False
+    assert activity(make, elsewhere, other_prop).feedback_visible is True  # only that property
+    set_visibility(make, True, contact_type=ContactType.LANDLORD)
+    set_visibility(make, False, contact_type=ContactType.LANDLORD)
+    assert activity(make, landlord, prop).feedback_visible is False
+    on_property(True)
+    assert activity(make, landlord, prop).feedback_visible is True  # the property beats the organization
+    assert activity(make, elsewhere, other_prop).feedback_visible is False
+    set_visibility(make, False, contact=landlord)
+    assert activity(make, landlord, prop).feedback_visible is False  # the contact beats the property
+
+    chain = make.call(
+        p.EXPLAIN_VISIBILITY,
+        p.ExplainVisibility(
+            organization_id=make.organization_id, contact_id=landlord.id, subject=SUBJECT, property_id=prop.id
+        ),
+    ).chain
+    assert [(rule.level, rule.setting, rule.decides) for rule in chain] == [
+        (p.VisibilityLevel.DEFAULT, True, False),
+        (p.VisibilityLevel.ORGANIZATION, False, False),
+        (p.VisibilityLevel.PROPERTY, True, False),
+        (p.VisibilityLevel.CONTACT, False, True),
+    ]
+    assert prop.name in chain[2].explanation
+    set_visibility(make, None, contact=landlord)
+    on_property(None)
+    assert activity(make, landlord, prop).feedback_visible is False  # the organization's again
+
+    with pytest.raises(NotFound):
+        make_other.call(
+            p.SET_VISIBILITY,
+            p.SetVisibility(
+                actor=make_other.actor(),
+                subject=SUBJECT,
+                contact_type=ContactType.LANDLORD,
+                property_id=prop.id,
+                visible=True,
+            ),
+        )
+    with pytest.raises(ValueError):
+        p.SetVisibility(
+            actor=make.actor(), subject=SUBJECT, contact_id=landlord.id, property_id=prop.id, visible=True
+        )
+
+
 def test_an_unlinked_contact_and_another_organization_find_nothing(make, make_other):
     landlord, prop = linked(make, p.PropertyRole.LANDLORD)
     viewing_with_feedback(make, prop)
