@@ -14,19 +14,14 @@ import re
 from typing import Any
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import expect
 
 from shared.testing.helpers import random_email, random_name
+from tests.e2e.phone import PHONE, fits_the_window
+from tests.e2e.test_customer_portal import report_problem
 
 PASSWORD = "granite swallows circle twice"
-TENANT_PASSWORD = "linen kites drift over"
-PHONE = {"width": 375, "height": 740}
 PDF = b"%PDF-1.7\n% depot fire risk assessment\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
-
-
-def fits_the_window(page: Page) -> bool:
-    """Nothing sticks out sideways: no horizontal scrolling on a phone."""
-    return bool(page.evaluate("document.documentElement.scrollWidth <= window.innerWidth"))
 
 
 def site(staff: Any, name: str) -> dict[str, Any]:
@@ -34,35 +29,6 @@ def site(staff: Any, name: str) -> dict[str, Any]:
         "/properties", {"name": name, "address_line1": "1 Dock Road", "city": "Hull", "postcode": "HU1 1AA"}
     )
     return {**prop, "unit": staff.post(f"/properties/{prop['id']}/units", {"name": "Unit 1"})}
-
-
-def report_problem(platform: Any, staff: Any, unit_id: str, description: str) -> str:
-    """A tenant of the unit, invited and signed in, reports a problem from the tenant portal."""
-    tenant = staff.post(
-        "/contacts",
-        {"type": "tenant", "first_name": "Tess", "last_name": random_name("Tenant"), "email": random_email()},
-    )
-    lease = staff.post(
-        "/leases", {"unit_id": unit_id, "start_date": "2026-01-01", "tenant_contact_ids": [tenant["id"]]}
-    )
-    browser = platform.invite_and_accept(staff, tenant, TENANT_PASSWORD)
-    form = browser.get("/portal/maintenance/new")
-    token = re.search(r'name="csrf_token" value="([^"]+)"', form.text)
-    grant = re.search(r'name="m" value="([^"]+)"', form.text)
-    assert token and grant
-    made = browser.post(
-        "/portal/maintenance",
-        data={
-            "csrf_token": token.group(1),
-            "m": grant.group(1),
-            "lease_id": lease["id"],
-            "category": "structural",
-            "priority": "high",
-            "description": description,
-        },
-    )
-    assert made.status_code == 303, made.text
-    return made.headers["location"].split("?")[0].rsplit("/", 1)[1]
 
 
 @pytest.mark.browser

@@ -1,24 +1,20 @@
 """Rezi's client portal in a real browser (Debian's Chromium driven by Playwright), from the staff
 console to the portal: staff open the landlord's page and turn on Enable Access; the landlord opens
 the emailed link, creates the account and, on a phone-sized window, opens their property's page
-with the keyboard and reads the viewing feedback and the offers; staff hide feedback for them on
-the contact page's Visibility, and the landlord's next page load shows none."""
+with the keyboard and reads the viewing feedback, the offers, the sale's progress (an ordered list
+of stages) and the tenancies of its units; staff hide feedback for them on the contact page's
+Visibility, and the landlord's next page load shows none."""
 
 from __future__ import annotations
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import expect
 
 from shared.testing.helpers import random_email, random_name
+from tests.e2e.phone import PHONE, fits_the_window
 
 PASSWORD = "saffron meadows glow softly"
-PHONE = {"width": 375, "height": 740}
 FEEDBACK = "Loved the garden and the light; would like a second viewing."
-
-
-def fits_the_window(page: Page) -> bool:
-    """Nothing sticks out sideways: no horizontal scrolling on a phone."""
-    return bool(page.evaluate("document.documentElement.scrollWidth <= window.innerWidth"))
 
 
 @pytest.mark.browser
@@ -52,6 +48,22 @@ def test_a_landlord_reads_viewing_feedback_until_it_is_hidden_on_a_phone(platfor
         f"/properties/{prop['id']}/offers", {"amount_minor": 412_500_00, "offerer_name": "Jo Buyer"}
     )
     staff.post(f"/offers/{offer['id']}/status", {"status": "accepted"}, 200)
+    tenant = staff.post(
+        "/contacts",
+        {"type": "tenant", "first_name": "Tom", "last_name": random_name("Tenant"), "email": random_email()},
+    )
+    unit = staff.post(f"/properties/{prop['id']}/units", {"name": "Flat 1"})
+    lease = {"unit_id": unit["id"], "start_date": "2025-09-01", "tenant_contact_ids": [tenant["id"]]}
+    staff.post("/leases", lease)
+    for stage, day in (
+        ("instructed", "2026-01-05"),
+        ("on_the_market", "2026-01-12"),
+        ("under_offer", "2026-02-01"),
+    ):
+        note = {"note": "Listed with photos and a floor plan"} if stage == "on_the_market" else {}
+        staff.post(
+            f"/properties/{prop['id']}/progress", {"kind": "sale", "stage": stage, "reached_on": day, **note}
+        )
 
     platform.secrets_seen.add(PASSWORD)
 
@@ -96,6 +108,17 @@ def test_a_landlord_reads_viewing_feedback_until_it_is_hidden_on_a_phone(platfor
     offers = page.get_by_role("table", name="Offers on this property, latest first")
     expect(offers.get_by_role("row").filter(has_text="Jo Buyer")).to_contain_text("£412,500.00")
     expect(offers.get_by_role("row").filter(has_text="Jo Buyer")).to_contain_text("Accepted")
+    progress = page.get_by_role("region", name="Sale progress")
+    expect(progress).to_contain_text("Now: Under offer, since 1 February 2026")
+    steps = progress.get_by_role("list", name="Every stage, oldest first").get_by_role("listitem")
+    expect(steps).to_have_count(3)
+    expect(steps.nth(0)).to_contain_text("Sale: Instructed, 5 January 2026")
+    expect(steps.nth(1)).to_contain_text("Listed with photos and a floor plan")
+    expect(steps.nth(2)).to_contain_text("Sale: Under offer, 1 February 2026")
+    tenancies = page.get_by_role("table", name="Tenancies of this property's units, latest start first")
+    expect(tenancies.get_by_role("row").filter(has_text="Flat 1")).to_contain_text("1 September 2025")
+    expect(tenancies.get_by_role("row").filter(has_text="Flat 1")).to_contain_text("Current")
+    expect(page.get_by_role("region", name="Tenancies")).not_to_contain_text(tenant["email"])
     assert fits_the_window(page)
     page.screenshot(path=str(screenshots / "portal-landlord-property-phone.png"), full_page=True)
 

@@ -1,7 +1,8 @@
-"""Relet's tenant portal in a real browser (Debian's Chromium driven by Playwright) on a phone-sized
-window: the tenant signs in, reads the balance and the statement, reports a problem with the form
-(labels, keyboard); staff schedule it in the console, and the tenant follows the emailed link to
-see the new status."""
+"""Relet's whole workflow in a real browser (Debian's Chromium driven by Playwright), from the staff
+console to the portal: staff send the portal invitation from Contacts > Tenants > Actions; on a
+phone-sized window the tenant opens the emailed link, creates the account, reads the balance, the
+statement and the lease's documents, and reports a problem with the form (labels, keyboard);
+staff schedule it in the console, and the tenant follows the emailed link to see the new status."""
 
 from __future__ import annotations
 
@@ -10,16 +11,12 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import expect
+
+from tests.e2e.phone import PHONE, fits_the_window
 
 PASSWORD = "copper lanterns sway gently"
 RECEIPT = "Deposit received: £1,200.00. Thank you.\n"
-PHONE = {"width": 375, "height": 740}
-
-
-def fits_the_window(page: Page) -> bool:
-    """Nothing sticks out sideways: no horizontal scrolling on a phone."""
-    return bool(page.evaluate("document.documentElement.scrollWidth <= window.innerWidth"))
 
 
 @pytest.mark.browser
@@ -28,7 +25,7 @@ def test_a_tenant_reads_the_statement_and_reports_a_problem_on_a_phone(platform,
     staff = platform.new_organization()
     tenant = staff.tenant_with_lease()
     lease_id = tenant["lease"]["id"]
-    platform.invite_and_accept(staff, tenant, PASSWORD)
+    platform.secrets_seen.add(PASSWORD)
     staff.post(
         f"/leases/{lease_id}/charges",
         {
@@ -55,13 +52,31 @@ def test_a_tenant_reads_the_statement_and_reports_a_problem_on_a_phone(platform,
     )
     assert uploaded.status_code == 201, uploaded.text
 
+    # Staff: Contacts > Tenants > Actions > Send Portal Invitation, then Send invitation.
+    office = browser.new_page()
+    office.set_default_timeout(20_000)
+    office.goto(f"{platform.config.public_base_url}/console/login")
+    office.get_by_label("Email").fill(staff.email)
+    office.get_by_label("Password").fill(staff.password)
+    office.get_by_role("button", name="Sign in").click()
+    row = office.get_by_role("row").filter(has_text=tenant["email"])
+    row.get_by_text("Actions").click()
+    row.get_by_role("link", name="Send Portal Invitation").click()
+    office.get_by_role("button", name="Send invitation").click()
+    expect(office.get_by_role("status")).to_contain_text(
+        f"Portal invitation sent to {tenant['display_name']}"
+    )
+    office.close()
+
+    # The tenant, on a phone: the emailed link, Create Your Portal Account, and in.
     context = browser.new_context(viewport=PHONE)
     page = context.new_page()
     page.set_default_timeout(20_000)
-    page.goto(f"{platform.config.public_base_url}/login")
-    page.get_by_label("Email").fill(tenant["email"])
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
+    page.goto(platform.link_in_email(tenant["email"]))
+    expect(page.get_by_role("heading", name="Create Your Portal Account")).to_be_visible()
+    page.get_by_label("Password", exact=True).fill(PASSWORD)
+    page.get_by_label("Confirm password").fill(PASSWORD)
+    page.get_by_role("button", name="Create Account & Access Portal").click()
 
     # The dashboard: the current lease and what is owed.
     expect(page.get_by_role("heading", level=1)).to_have_text(f"Welcome, {tenant['display_name']}")

@@ -208,6 +208,31 @@ def test_visibility_per_contact_and_per_type_holds_from_the_next_page_load(platf
     explained = staff.get(f"/contacts/{landlord['id']}/visibility/viewing-feedback")
     assert [rule["setting"] for rule in explained["chain"]] == [True, False, None]
 
+    # This one property shows feedback to its landlords, whatever the organization says.
+    page = console.get(f"/console/contacts/{landlord['id']}")
+    assert f"On {prop['name']}: hidden" in text_of(page)
+    shown_here = console.post(
+        f"/console/properties/{prop['id']}/visibility",
+        data={
+            "csrf_token": csrf(page),
+            "contact_type": "landlord",
+            "visible": "show",
+            "back_to": landlord["id"],
+        },
+        follow_redirects=True,
+    )
+    assert f"On {prop['name']}: shown" in text_of(shown_here)
+    assert f"{prop['name']} has viewing feedback shown to landlords. (this decides)" in text_of(shown_here)
+    assert FEEDBACK in person.get(portal_page).text
+    on_property = staff.get(f"/contacts/{landlord['id']}/visibility/viewing-feedback", property_id=prop["id"])
+    assert [rule["level"] for rule in on_property["chain"]] == [
+        "default",
+        "organization",
+        "property",
+        "contact",
+    ]
+    assert on_property["visible"] is True
+
 
 def test_another_organizations_contact_page_is_not_found(platform):
     staff = platform.new_organization()

@@ -619,6 +619,53 @@ OPERATIONS = [
         ),
     ),
     Operation(
+        "POST /properties/{id}/progress",
+        "edit",
+        lambda w, c, f: (
+            "POST",
+            f"/properties/{(w.a.property() if f else w.landlord['property'])['id']}/progress",
+            {"kind": "sale", "stage": "instructed", "note": "Signed the agency agreement"},
+        ),
+        201,
+    ),
+    Operation(
+        "GET /properties/{id}/progress",
+        "read",
+        lambda w, c, f: ("GET", f"/properties/{w.landlord['property']['id']}/progress", None),
+    ),
+    Operation(
+        # B's own property, naming A's applicant: B's admin finds no such contact, and A's staff
+        # no such property.
+        "POST /properties/{B's}/viewings naming A's applicant",
+        "edit",
+        lambda w, c, f: (
+            "POST",
+            f"/properties/{w.b_property['id']}/viewings",
+            {
+                "scheduled_at": "2026-04-01T09:00:00Z",
+                "applicant_name": "Ravi",
+                "applicant_contact_id": w.a.contact("applicant")["id"],
+            },
+        ),
+        201,
+        cross=True,
+    ),
+    Operation(
+        "POST /properties/{B's}/offers naming A's applicant",
+        "edit",
+        lambda w, c, f: (
+            "POST",
+            f"/properties/{w.b_property['id']}/offers",
+            {
+                "amount_minor": 100,
+                "offerer_name": "Ravi",
+                "offerer_contact_id": w.a.contact("applicant")["id"],
+            },
+        ),
+        201,
+        cross=True,
+    ),
+    Operation(
         "PUT /visibility/viewing-feedback for a contact",
         "edit",
         lambda w, c, f: (
@@ -821,6 +868,7 @@ def snapshot(world: World) -> dict[str, Any]:
         "b leases": world.b.admin.get(f"/contacts/{world.b_tenant['id']}/links"),
         "viewings": admin.get(f"/properties/{world.landlord['property']['id']}/viewings"),
         "offers": admin.get(f"/properties/{world.landlord['property']['id']}/offers"),
+        "progress": admin.get(f"/properties/{world.landlord['property']['id']}/progress"),
         "feedback visibility": admin.get(f"/contacts/{world.landlord['id']}/visibility/viewing-feedback"),
     }
 
@@ -1193,6 +1241,25 @@ def test_the_console_contact_pages(platform: Any, world: World, matrix: Matrix) 
         else:
             ok = hidden.status_code == 303 and "problem=read_only" in location
             row("POST …/visibility hide", "303; problem=read_only", hidden, ok)
+        prop = world.a.property() if editor else world.landlord["property"]
+        on_property = browser.post(
+            f"/console/properties/{prop['id']}/visibility",
+            data={
+                "csrf_token": token,
+                "contact_type": "landlord",
+                "visible": "hide",
+                "back_to": landlord["id"],
+            },
+        )
+        location = on_property.headers.get("location", "")
+        if not own:
+            row("POST /console/properties/{id}/visibility", refused, on_property)
+        elif editor:
+            ok = on_property.status_code == 303 and "notice=visibility" in location
+            row("POST /console/properties/{id}/visibility", "303; saved", on_property, ok)
+        else:
+            ok = on_property.status_code == 303 and "problem=read_only" in location
+            row("POST /console/properties/{id}/visibility", "303; problem=read_only", on_property, ok)
         # "default" for applicants changes nothing A's shared objects depend on.
         by_type = browser.post(
             "/console/visibility",

@@ -23,6 +23,7 @@ from portal_gateway.api import (
     documents,
     maintenance,
     portal_access,
+    progress,
     properties,
     staff,
     viewings,
@@ -93,6 +94,7 @@ def create_app(settings: GatewaySettings | None = None, rpc: RpcClient | None = 
         api.include_router(module.router)
     api.include_router(documents.router)
     api.include_router(client_groups.router)
+    api.include_router(progress.router)
     app.include_router(api)
     app.include_router(health)
     app.include_router(portal.router)

@@ -26,6 +26,7 @@ from shared.contracts.properties import (
 CONTACT_TYPE_FOR_ROLE: dict[PropertyRole, ContactType] = {
     PropertyRole.LANDLORD: ContactType.LANDLORD,
     PropertyRole.VENDOR: ContactType.VENDOR,
+    PropertyRole.APPLICANT: ContactType.APPLICANT,
 }
 LEASE_TENANT_TYPE = ContactType.TENANT
 

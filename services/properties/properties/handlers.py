@@ -24,7 +24,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
-from properties import domain, lease_endings
+from properties import domain, lease_endings, progress
 from properties.models import (
     Charge,
     Lease,
@@ -844,6 +844,7 @@ def viewing_view(viewing: Viewing, feedback_visible: bool = True) -> p.ViewingVi
         else None,
         feedback_at=viewing.feedback_at if feedback_visible else None,
         created_at=viewing.created_at,
+        applicant_contact_id=viewing.applicant_contact_id,
     )
 
 
@@ -857,6 +858,7 @@ def offer_view(offer: Offer) -> p.OfferView:
         status=p.OfferStatus(offer.status),
         received_at=offer.received_at,
         updated_at=offer.updated_at,
+        offerer_contact_id=offer.offerer_contact_id,
     )
 
 
@@ -869,14 +871,29 @@ def _property_id_in_org(session: Session, organization_id: UUID, property_id: UU
     return found
 
 
-def create_viewing(session: Session, cmd: p.CreateViewing) -> p.ViewingView:
+def _check_applicant(
+    contacts: ContactsRpc, organization_id: UUID, contact_id: UUID | None, field: str
+) -> None:
+    """A viewing's or offer's applicant contact must be an applicant of the organization, not
+    archived: NotFound for another organization's (or no) contact, InvalidInput otherwise."""
+    if contact_id is None:
+        return
+    problem = _contact_to_link(
+        contacts, organization_id, contact_id, field, ContactType.APPLICANT, f"named as {field.split('.')[0]}"
+    )
+    _refuse([problem] if problem else [])
+
+
+def create_viewing(session: Session, contacts: ContactsRpc, cmd: p.CreateViewing) -> p.ViewingView:
     org_id = cmd.actor.organization_id
     property_id = _property_id_in_org(session, org_id, cmd.property_id)
+    _check_applicant(contacts, org_id, cmd.viewing.applicant_contact_id, "viewing.applicant_contact_id")
     viewing = Viewing(
         organization_id=org_id,
         property_id=property_id,
         scheduled_at=cmd.viewing.scheduled_at,
         applicant_name=cmd.viewing.applicant_name,
+        applicant_contact_id=cmd.viewing.applicant_contact_id,
         status=cmd.viewing.status.value,
         created_by_staff_member_id=cmd.actor.staff_member_id,
     )
@@ -925,22 +942,22 @@ def record_viewing_feedback(session: Session, cmd: p.RecordViewingFeedback, now:
     return viewing_view(viewing)
 
 
-def _viewings_of(session: Session, property_id: UUID) -> list[Viewing]:
-    return list(
-        session.scalars(
-            select(Viewing)
-            .where(Viewing.property_id == property_id)
-            .order_by(Viewing.scheduled_at.desc(), Viewing.id)
-        ).all()
-    )
+def _viewings_of(
+    session: Session, property_id: UUID, applicant_contact_id: UUID | None = None
+) -> list[Viewing]:
+    """The property's viewings, latest first; with `applicant_contact_id`, only that applicant's."""
+    query = select(Viewing).where(Viewing.property_id == property_id)
+    if applicant_contact_id is not None:
+        query = query.where(Viewing.applicant_contact_id == applicant_contact_id)
+    return list(session.scalars(query.order_by(Viewing.scheduled_at.desc(), Viewing.id)).all())
 
 
-def _offers_of(session: Session, property_id: UUID) -> list[Offer]:
-    return list(
-        session.scalars(
-            select(Offer).where(Offer.property_id == property_id).order_by(Offer.received_at.desc(), Offer.id)
-        ).all()
-    )
+def _offers_of(session: Session, property_id: UUID, offerer_contact_id: UUID | None = None) -> list[Offer]:
+    """The property's offers, latest first; with `offerer_contact_id`, only that applicant's."""
+    query = select(Offer).where(Offer.property_id == property_id)
+    if offerer_contact_id is not None:
+        query = query.where(Offer.offerer_contact_id == offerer_contact_id)
+    return list(session.scalars(query.order_by(Offer.received_at.desc(), Offer.id)).all())
 
 
 def list_property_viewings(session: Session, q: p.ListPropertyViewings) -> p.ViewingList:
@@ -948,14 +965,16 @@ def list_property_viewings(session: Session, q: p.ListPropertyViewings) -> p.Vie
     return p.ViewingList(items=[viewing_view(viewing) for viewing in _viewings_of(session, property_id)])
 
 
-def create_offer(session: Session, cmd: p.CreateOffer, now: datetime) -> p.OfferView:
+def create_offer(session: Session, contacts: ContactsRpc, cmd: p.CreateOffer, now: datetime) -> p.OfferView:
     org_id = cmd.actor.organization_id
     property_id = _property_id_in_org(session, org_id, cmd.property_id)
+    _check_applicant(contacts, org_id, cmd.offer.offerer_contact_id, "offer.offerer_contact_id")
     offer = Offer(
         organization_id=org_id,
         property_id=property_id,
         amount_minor=cmd.offer.amount_minor,
         offerer_name=cmd.offer.offerer_name,
+        offerer_contact_id=cmd.offer.offerer_contact_id,
         status=p.OfferStatus.RECEIVED.value,
         received_at=cmd.offer.received_at or now,
         created_by_staff_member_id=cmd.actor.staff_member_id,
@@ -993,10 +1012,18 @@ def list_property_offers(session: Session, q: p.ListPropertyOffers) -> p.OfferLi
     return p.OfferList(items=[offer_view(offer) for offer in _offers_of(session, property_id)])
 
 
-def get_contact_property_activity(session: Session, q: p.GetContactPropertyActivity) -> p.PropertyActivity:
-    """A landlord's or vendor's view of a property they are linked to: NotFound unless
+def get_contact_property_activity(
+    session: Session, q: p.GetContactPropertyActivity, today: date
+) -> p.PropertyActivity:
+    """A landlord's, vendor's or applicant's view of a property they are linked to: NotFound unless
     `q.contact_id` is linked to it in the organization. Viewing feedback is left out unless the
-    visibility rules, read now (no caching: a change holds from the next read), show it."""
+    visibility rules, read now (no caching: a change holds from the next read), show it.
+
+    What each role reads is decided here, not in the page: a landlord and a vendor read every
+    viewing and offer and the sale or letting progress; only a landlord reads the tenancies of the
+    property's units (unit, dates, state: never a tenant's email or statement); an applicant reads
+    only the viewings they booked and the offers they made (their contact named on them), and no
+    progress."""
     row = session.execute(
         select(PropertyContact, Property)
         .join(Property, Property.id == PropertyContact.property_id)
@@ -1016,13 +1043,20 @@ def get_contact_property_activity(session: Session, q: p.GetContactPropertyActiv
     decision = _visibility(
         session, q.organization_id, p.VisibilitySubject.VIEWING_FEEDBACK, contact_type, q.contact_id, prop
     )
+    applicant = q.contact_id if role == p.PropertyRole.APPLICANT else None
     return p.PropertyActivity(
         property=p.PropertyLink(
             property_id=prop.id, property_name=prop.name, address=_address(prop), role=role, active=True
         ),
         feedback_visible=decision.visible,
-        viewings=[viewing_view(viewing, decision.visible) for viewing in _viewings_of(session, prop.id)],
-        offers=[offer_view(offer) for offer in _offers_of(session, prop.id)],
+        viewings=[
+            viewing_view(viewing, decision.visible) for viewing in _viewings_of(session, prop.id, applicant)
+        ],
+        offers=[offer_view(offer) for offer in _offers_of(session, prop.id, applicant)],
+        progress=None if applicant else progress.progress_of(session, prop.id),
+        tenancies=progress.tenancies_of(session, q.organization_id, prop.id, today)
+        if role == p.PropertyRole.LANDLORD
+        else [],
     )
 
 

@@ -32,6 +32,8 @@ from shared.contracts.properties import (
     MaintenanceCategory,
     MaintenancePriority,
     MaintenanceStatus,
+    MarketingKind,
+    MarketingStage,
     OfferStatus,
     ViewingStatus,
     VisibilitySubject,
@@ -258,6 +260,8 @@ class Viewing(Base):
     property_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("properties.id"))
     scheduled_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     applicant_name: Mapped[str] = mapped_column(String(200))
+    # The applicant contact (contacts service) who booked it, if staff named one (migration 0008).
+    applicant_contact_id: Mapped[uuid.UUID | None] = mapped_column(index=True)
     status: Mapped[str] = mapped_column(String(20))
     feedback: Mapped[str | None] = mapped_column(String(2000))
     interest_level: Mapped[str | None] = mapped_column(String(20))
@@ -284,6 +288,8 @@ class Offer(Base):
     property_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("properties.id"))
     amount_minor: Mapped[int] = mapped_column(BigInteger)
     offerer_name: Mapped[str] = mapped_column(String(200))
+    # The applicant contact who made it, if staff named one (migration 0008).
+    offerer_contact_id: Mapped[uuid.UUID | None] = mapped_column(index=True)
     status: Mapped[str] = mapped_column(String(20))
     received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     created_by_staff_member_id: Mapped[uuid.UUID] = mapped_column()
@@ -438,5 +444,32 @@ class MaintenancePhoto(Base):
     sha256: Mapped[str] = mapped_column(String(64))
     content: Mapped[bytes] = mapped_column(LargeBinary, deferred=True)
     created_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), default=utc_now, server_default=func.now()
+    )
+
+
+# --- sale and letting progress (migration 0008) -----------------------------------------------
+
+
+class MarketingStageRecord(Base):
+    """One stage a property's sale or letting reached, with the day and staff's note; the last one
+    (by id) is where its progress stands (`progress_rules.py`)."""
+
+    __tablename__ = "marketing_stages"
+    __table_args__ = (
+        CheckConstraint(_one_of("kind", MarketingKind), name="ck_marketing_stages_kind"),
+        CheckConstraint(_one_of("stage", MarketingStage), name="ck_marketing_stages_stage"),
+        Index("ix_marketing_stages_property", "property_id", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    organization_id: Mapped[uuid.UUID] = mapped_column()
+    property_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("properties.id"))
+    kind: Mapped[str] = mapped_column(String(20))
+    stage: Mapped[str] = mapped_column(String(40))
+    reached_on: Mapped[date] = mapped_column(Date)
+    note: Mapped[str | None] = mapped_column(String(1000))
+    recorded_by_staff_member_id: Mapped[uuid.UUID] = mapped_column()
+    recorded_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), default=utc_now, server_default=func.now()
     )

@@ -6,7 +6,7 @@ from typing import Any
 
 from nameko.extensions import DependencyProvider
 
-from properties import documents, handlers, lease_endings, portfolio
+from properties import documents, handlers, lease_endings, portfolio, progress
 from properties.models import outbox
 from properties.settings import PropertiesSettings
 from shared.contracts import properties as p
@@ -29,10 +29,11 @@ class PropertiesService(HealthCheck):
     """Owns properties (name, address), their units, leases of units with their tenants
     (co-tenants are several parties of one lease), what the tenants owe on each lease (charges and
     payments), the maintenance requests tenants make on a lease with their status history, and the
-    landlords and vendors linked to a property, with the property's viewings (and their feedback) and
-    offers, and the visibility settings that decide who sees viewing feedback, and the client group
-    each property is in, with what that group's customers see (`portfolio.py`). Contacts and client
-    groups themselves belong to the contacts service, which is asked before linking."""
+    landlords, vendors and applicants linked to a property, with the property's viewings (and their
+    feedback) and offers, the progress of its sale or letting (`progress.py`), and the visibility
+    settings that decide who sees viewing feedback, and the client group each property is in, with
+    what that group's customers see (`portfolio.py`). Contacts and client groups themselves belong
+    to the contacts service, which is asked before linking."""
 
     name = "properties"
 
@@ -142,7 +143,8 @@ class PropertiesService(HealthCheck):
 
     @rpc(**expected)
     def create_viewing(self, payload: Json) -> Json:
-        return handlers.create_viewing(self.db, parse(p.CreateViewing, payload)).model_dump(mode="json")
+        cmd = parse(p.CreateViewing, payload)
+        return handlers.create_viewing(self.db, self.contacts_rpc, cmd).model_dump(mode="json")
 
     @rpc(**expected)
     def record_viewing_feedback(self, payload: Json) -> Json:
@@ -162,7 +164,7 @@ class PropertiesService(HealthCheck):
     @rpc(**expected)
     def create_offer(self, payload: Json) -> Json:
         cmd = parse(p.CreateOffer, payload)
-        return handlers.create_offer(self.db, cmd, utc_now()).model_dump(mode="json")
+        return handlers.create_offer(self.db, self.contacts_rpc, cmd, utc_now()).model_dump(mode="json")
 
     @rpc(**expected)
     def update_offer_status(self, payload: Json) -> Json:
@@ -177,7 +179,7 @@ class PropertiesService(HealthCheck):
     @rpc(**expected)
     def get_contact_property_activity(self, payload: Json) -> Json:
         q = parse(p.GetContactPropertyActivity, payload)
-        return handlers.get_contact_property_activity(self.db, q).model_dump(mode="json")
+        return handlers.get_contact_property_activity(self.db, q, utc_now().date()).model_dump(mode="json")
 
     @rpc(**expected)
     def set_visibility(self, payload: Json) -> Json:
@@ -271,3 +273,16 @@ class PropertiesService(HealthCheck):
     def get_customer_property(self, payload: Json) -> Json:
         q = parse(p.GetCustomerProperty, payload)
         return portfolio.get_customer_property(self.db, self.contacts_rpc, q).model_dump(mode="json")
+
+    # --- sale and letting progress (properties/progress.py) ---
+
+    @rpc(**expected)
+    def set_marketing_stage(self, payload: Json) -> Json:
+        cmd = parse(p.SetMarketingStage, payload)
+        now = utc_now()
+        return progress.set_marketing_stage(self.db, cmd, now.date(), now).model_dump(mode="json")
+
+    @rpc(**expected)
+    def get_marketing_progress(self, payload: Json) -> Json:
+        q = parse(p.GetMarketingProgress, payload)
+        return progress.get_marketing_progress(self.db, q).model_dump(mode="json")

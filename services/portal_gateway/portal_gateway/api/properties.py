@@ -98,7 +98,8 @@ async def add_unit(property_id: UUID, body: NewUnit, staff: Staff, rpc: Rpc) -> 
     "/properties/{property_id}/contacts", response_model=p.PropertyView, responses=WRITE_ERROR_RESPONSES
 )
 async def link_contact(property_id: UUID, body: PropertyContact, staff: Staff, rpc: Rpc) -> p.PropertyView:
-    """Link a landlord or vendor to the property (idempotent)."""
+    """Link a landlord, vendor or applicant to the property (idempotent); the contact's type must
+    be the role's."""
     return await rpc.call(
         p.LINK_CONTACT,
         p.LinkContact(

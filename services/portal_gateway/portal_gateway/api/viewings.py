@@ -22,6 +22,7 @@ class NewViewing(BaseModel):
     scheduled_at: p.Moment
     applicant_name: ShortText
     status: p.ViewingStatus = p.ViewingStatus.BOOKED
+    applicant_contact_id: UUID | None = None
 
 
 class ViewingFeedback(BaseModel):
@@ -40,6 +41,7 @@ class NewOffer(BaseModel):
     amount_minor: p.OfferAmountMinor
     offerer_name: ShortText
     received_at: p.Moment | None = None
+    offerer_contact_id: UUID | None = None
 
 
 class OfferStatusChange(BaseModel):
@@ -62,7 +64,10 @@ class FeedbackVisibility(BaseModel):
     responses=WRITE_ERROR_RESPONSES,
 )
 async def create_viewing(property_id: UUID, body: NewViewing, staff: Staff, rpc: Rpc) -> p.ViewingView:
-    """A viewing of the property by an applicant (named as free text), booked unless said."""
+    """A viewing of the property by an applicant (named as free text), booked unless said. With
+    `applicant_contact_id` (an applicant contact of the organization: 404 for any other, 422 for
+    another type or an archived one), that applicant sees it on the portal once linked to the
+    property as `applicant`."""
     viewing = p.NewViewing(**body.model_dump())
     return await rpc.call(
         p.CREATE_VIEWING,
@@ -109,7 +114,9 @@ async def change_viewing_status(
     responses=WRITE_ERROR_RESPONSES,
 )
 async def create_offer(property_id: UUID, body: NewOffer, staff: Staff, rpc: Rpc) -> p.OfferView:
-    """An offer of `amount_minor` pence on the property, received now unless `received_at` says."""
+    """An offer of `amount_minor` pence on the property, received now unless `received_at` says.
+    With `offerer_contact_id` (an applicant contact, as for a viewing), that applicant sees it on the
+    portal once linked to the property as `applicant`."""
     offer = p.NewOffer(**body.model_dump())
     return await rpc.call(
         p.CREATE_OFFER, p.CreateOffer(actor=require_editor(staff), property_id=property_id, offer=offer)

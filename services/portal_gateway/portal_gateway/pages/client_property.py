@@ -1,5 +1,7 @@
-"""A landlord's or vendor's page of one of their properties (Rezi): its viewings, with what each
-applicant said where the visibility rules show it, and its offers.
+"""A landlord's, vendor's or applicant's page of one of their properties (Rezi): its viewings, with
+what each applicant said where the visibility rules show it, its offers, the progress of its sale or
+letting and, for a landlord, the tenancies of its units. An applicant sees only their own viewings
+and offers.
 
 The page asks the properties service as the contact of the membership the verified session holds;
 the service answers NotFound unless that contact is linked to the property, and leaves viewing
@@ -33,6 +35,24 @@ INTEREST_LEVELS = {
     p.InterestLevel.MEDIUM: "Medium",
     p.InterestLevel.HIGH: "High",
 }
+MARKETING_KINDS = {p.MarketingKind.SALE: "Sale", p.MarketingKind.LETTING: "Letting"}
+MARKETING_STAGES = {
+    p.MarketingStage.INSTRUCTED: "Instructed",
+    p.MarketingStage.ON_THE_MARKET: "On the market",
+    p.MarketingStage.UNDER_OFFER: "Under offer",
+    p.MarketingStage.SOLD_STC: "Sold subject to contract",
+    p.MarketingStage.EXCHANGED: "Exchanged",
+    p.MarketingStage.COMPLETED: "Completed",
+    p.MarketingStage.LET_AGREED: "Let agreed",
+    p.MarketingStage.REFERENCING: "Referencing",
+    p.MarketingStage.TENANCY_STARTED: "Tenancy started",
+    p.MarketingStage.WITHDRAWN: "Withdrawn",
+}
+TENANCY_STATES = {
+    p.TenancyState.UPCOMING: "Upcoming",
+    p.TenancyState.CURRENT: "Current",
+    p.TenancyState.ENDED: "Ended",
+}
 OFFER_STATUSES = {
     p.OfferStatus.RECEIVED: "Received",
     p.OfferStatus.ACCEPTED: "Accepted",
@@ -45,7 +65,9 @@ OFFER_STATUSES = {
 async def property_page(
     request: Request, property_id: UUID, rpc: Rpc, user: PortalUser, m: UUID | None = None
 ) -> Response:
-    """The property's viewings (latest first, with feedback where shown) and its offers."""
+    """The property's viewings (latest first, with feedback where shown), its offers, its sale or
+    letting progress and, for its landlord, its tenancies: what the properties service answers for
+    this contact, shown as it is."""
     if user is None:
         return to_login()
     membership = chosen_membership(user, m)
@@ -75,5 +97,8 @@ async def property_page(
             "viewing_statuses": VIEWING_STATUSES,
             "interest_levels": INTEREST_LEVELS,
             "offer_statuses": OFFER_STATUSES,
+            "kind_labels": MARKETING_KINDS,
+            "stage_labels": MARKETING_STAGES,
+            "tenancy_states": TENANCY_STATES,
         },
     )

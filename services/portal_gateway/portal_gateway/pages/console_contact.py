@@ -129,11 +129,24 @@ async def contact_page(
     )
 
 
-async def _explain_feedback(rpc: Any, org_id: UUID, contact_id: UUID) -> p.VisibilityExplanation:
-    return await rpc.call(
-        p.EXPLAIN_VISIBILITY,
-        p.ExplainVisibility(organization_id=org_id, contact_id=contact_id, subject=FEEDBACK),
+async def _explain_feedback(rpc: Any, org_id: UUID, contact_id: UUID) -> dict[str, Any]:
+    """The contact's own chain, and for each property they are linked to, the chain there (with
+    the property's setting for their type)."""
+    links = await rpc.call(
+        p.GET_CONTACT_LINKS, p.GetContactLinks(organization_id=org_id, contact_id=contact_id)
     )
+    overall, *per_property = await asyncio.gather(
+        *(
+            rpc.call(
+                p.EXPLAIN_VISIBILITY,
+                p.ExplainVisibility(
+                    organization_id=org_id, contact_id=contact_id, subject=FEEDBACK, property_id=property_id
+                ),
+            )
+            for property_id in [None, *(link.property_id for link in links.properties)]
+        )
+    )
+    return {"overall": overall, "properties": list(zip(links.properties, per_property, strict=True))}
 
 
 async def _nothing() -> None:
@@ -214,6 +227,37 @@ async def set_contact_visibility(
     except PermissionDenied:
         return _back(contact_id, "visibility", problem="read_only")
     return _back(contact_id, "visibility", notice="visibility")
+
+
+@router.post("/properties/{property_id}/visibility", dependencies=[Csrf])
+async def set_property_visibility(
+    property_id: UUID,
+    rpc: Rpc,
+    staff: ConsoleStaff,
+    contact_type: FormText,
+    visible: FormText,
+    back_to: Annotated[UUID, Form()],
+) -> Response:
+    """Every contact of a type on one property: show, hide, or as the organization says. Back to
+    the contact page it was set from."""
+    if staff is None:
+        return _to_login()
+    if contact_type not in {t.value for t in FEEDBACK_AUDIENCE} or visible not in VISIBILITY_CHOICES:
+        return _back(back_to, "visibility")
+    try:
+        await rpc.call(
+            p.SET_VISIBILITY,
+            p.SetVisibility(
+                actor=require_editor(staff),
+                subject=FEEDBACK,
+                contact_type=ContactType(contact_type),
+                property_id=property_id,
+                visible=VISIBILITY_CHOICES[visible],
+            ),
+        )
+    except PermissionDenied:
+        return _back(back_to, "visibility", problem="read_only")
+    return _back(back_to, "visibility", notice="visibility")
 
 
 @router.get("/visibility")
