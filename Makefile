@@ -68,8 +68,7 @@ hostile-full: install infra
 
 # The browser tests again, keeping their screenshots of every page in docs/screenshots/.
 screenshots: install infra browser
-	SCREENSHOTS_DIR=$(CURDIR)/docs/screenshots $(PYTEST) $(NO_EVENTLET) tests/e2e/test_browser.py tests/e2e/test_browser_tenant.py \
-		tests/e2e/test_browser_landlord.py
+	SCREENSHOTS_DIR=$(CURDIR)/docs/screenshots $(PYTEST) $(NO_EVENTLET) -m browser tests/e2e
 
 # Benchmarks, on demand (never part of `make test`): results in bench/results/, tables in docs/performance.md.
 bench: bench-rpc bench-page bench-bulk bench-senders bench-passwords

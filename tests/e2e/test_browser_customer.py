@@ -1,8 +1,9 @@
 """Uptick's workflow in a real browser (Debian's Chromium driven by Playwright): staff make a client
 group with a parent group from the console, put properties in both, add an authorised account and
 send the portal invitation; the customer creates their account from the emailed link on a
-phone-sized window and sees every property of both groups with the two charts, and the documents of
-the group and of a property, which they download; staff View As them.
+phone-sized window and sees every property of both groups with the two charts, a defect staff
+recorded on a property, and the documents of the group and of a property, which they download;
+staff View As them.
 
 The customer contact, the properties, the tenants' maintenance requests (what the charts count) and
 the documents are made through the staff API and the tenant portal first: they are other pages'
@@ -107,6 +108,15 @@ def test_uptick_client_groups_from_the_console_to_the_customers_dashboard(platfo
             files={"file": (f"{title}.pdf", PDF, "application/pdf")},
         )
         assert made.status_code == 201, made.text
+    # And a defect their technician found on the depot.
+    staff.post(
+        f"/properties/{depot['id']}/defects",
+        {
+            "title": "Cracked fire door glass",
+            "description": "East stair door, wired glass.",
+            "severity": "high",
+        },
+    )
 
     # The customer, on a phone: the emailed link, the account, the dashboard.
     link = platform.link_in_email(cara["email"])
@@ -126,6 +136,7 @@ def test_uptick_client_groups_from_the_console_to_the_customers_dashboard(platfo
     expect(properties.get_by_role("listitem").filter(has_text=depot["name"])).to_contain_text(
         "1 open request"
     )
+    expect(properties.get_by_role("listitem").filter(has_text=depot["name"])).to_contain_text("1 open defect")
     pie = page.get_by_role("img", name=re.compile("Pie chart of open maintenance requests by status"))
     expect(pie).to_be_visible()
     expect(page.locator("#status-chart-svg-desc")).to_have_text(
@@ -145,6 +156,9 @@ def test_uptick_client_groups_from_the_console_to_the_customers_dashboard(platfo
     properties.get_by_role("link", name=depot["name"]).focus()
     page.keyboard.press("Enter")
     expect(page.get_by_role("heading", level=1)).to_have_text(depot["name"])
+    defects = page.get_by_role("region", name="Open defects (1)")
+    expect(defects.get_by_role("heading", level=3)).to_have_text(["Cracked fire door glass"])
+    expect(defects).to_contain_text("High severity")
     expect(page.locator("#open-requests")).to_contain_text("The fire door does not close")
     expect(page.locator("#closed-requests")).to_contain_text("An emergency light is out")
     documents = page.get_by_role("region", name="Documents")

@@ -2,7 +2,8 @@
 through the staff API, an authorised account invited and signed in from the emailed link, who sees
 the properties of the group and of the group below it with the dashboard's figures, and the
 documents staff upload for a group and for a property, and nothing of another group; bad input is
-refused and changes nothing."""
+refused and changes nothing. Defects staff record on a site without a lease reach the customer's
+property page and dashboard, and move to the resolved list once resolved."""
 
 from __future__ import annotations
 
@@ -209,3 +210,84 @@ def test_bad_client_group_input_is_refused_and_changes_nothing(platform):
     assert [g["id"] for g in staff.get("/client-groups")["items"]] == sorted(
         [top["id"], child["id"]], key=lambda gid: (top if gid == top["id"] else child)["name"].lower()
     )
+
+
+def test_staff_record_a_defect_on_a_site_without_a_lease_and_the_customer_follows_it(platform):
+    staff, them = platform.new_organization(), platform.new_organization()
+    group = staff.post("/client-groups", {"name": random_name("Acme Sites ")})
+    yard = site(staff, group["id"], random_name("Yard "))  # a unit, no lease: no requests
+    cara = customer(staff)
+    staff.post(f"/client-groups/{group['id']}/members", {"contact_id": cara["id"]}, 200)
+    person = platform.invite_and_accept(staff, cara, PASSWORD)
+    dashboard = person.get("/portal/customer")
+    assert "0 open defects" in dashboard.text
+
+    leak = staff.post(
+        f"/properties/{yard['id']}/defects",
+        {
+            "title": "Roof leak over bay 3",
+            "description": "Water comes through the roof lights when it rains.",
+            "severity": "critical",
+            "found_on": "2026-01-05",
+        },
+    )
+    assert (leak["status"], leak["severity"], leak["resolved_at"]) == ("open", "critical", None)
+    rail = staff.post(
+        f"/properties/{yard['id']}/defects",
+        {"title": "Loose handrail", "description": "The loading bay stair rail moves.", "severity": "low"},
+    )
+    assert [d["id"] for d in staff.get(f"/properties/{yard['id']}/defects", status="open")["items"]] == [
+        rail["id"],
+        leak["id"],
+    ]
+
+    # The dashboard counts them beside the open requests; the property's page lists them above
+    # its maintenance requests, with what a customer needs to know.
+    dashboard = person.get("/portal/customer")
+    assert "2 open defects" in dashboard.text and "0 open requests" in dashboard.text
+    page = person.get(f"/portal/customer/properties/{yard['id']}")
+    assert page.status_code == 200
+    open_list = page.text.split('id="open-defects"')[1].split("</ul>")[0]
+    assert "Roof leak over bay 3" in open_list and "Loose handrail" in open_list
+    assert "Water comes through the roof lights when it rains." in open_list
+    assert "Critical severity" in open_list and "5 January 2026" in open_list
+    assert page.text.index("Open defects (2)") < page.text.index("Open maintenance requests")
+    assert "Resolved defects (0)" in page.text
+
+    # Resolved, it moves to the resolved list and out of the count.
+    resolved = staff.post(f"/defects/{leak['id']}/status", {"status": "resolved"}, 200)
+    assert resolved["status"] == "resolved" and resolved["resolved_at"]
+    page = person.get(f"/portal/customer/properties/{yard['id']}")
+    assert "Open defects (1)" in page.text and "Resolved defects (1)" in page.text
+    resolved_list = page.text.split('id="resolved-defects"')[1].split("</ul>")[0]
+    assert "Roof leak over bay 3" in resolved_list
+    assert "Roof leak over bay 3" not in page.text.split('id="open-defects"')[1].split("</ul>")[0]
+    assert "1 open defect<" in person.get("/portal/customer").text
+
+    # Refused, and nothing changes: a second resolve (409 with what is allowed), a date in the
+    # future, an unknown field, an unknown status; another organization finds nothing.
+    again = staff.api.post(f"/defects/{leak['id']}/status", json={"status": "resolved"})
+    assert again.status_code == 409, again.text
+    assert again.json()["error"]["details"]["allowed"] == ["open"]
+    future = staff.api.post(
+        f"/properties/{yard['id']}/defects",
+        json={"title": "Later", "description": "x", "severity": "low", "found_on": "2999-01-01"},
+    )
+    assert future.status_code == 422, future.text
+    extra = staff.api.post(
+        f"/properties/{yard['id']}/defects",
+        json={"title": "Extra", "description": "x", "severity": "low", "status": "resolved"},
+    )
+    assert extra.status_code == 422, extra.text
+    assert staff.api.post(f"/defects/{rail['id']}/status", json={"status": "fixed"}).status_code == 422
+    assert them.api.get(f"/properties/{yard['id']}/defects").status_code == 404
+    assert them.api.post(f"/defects/{rail['id']}/status", json={"status": "resolved"}).status_code == 404
+    created = them.api.post(
+        f"/properties/{yard['id']}/defects", json={"title": "T", "description": "x", "severity": "low"}
+    )
+    assert created.status_code == 404, created.text
+    listed = staff.get(f"/properties/{yard['id']}/defects")["items"]
+    assert [(d["title"], d["status"]) for d in listed] == [
+        ("Loose handrail", "open"),
+        ("Roof leak over bay 3", "resolved"),
+    ]

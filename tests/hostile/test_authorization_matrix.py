@@ -78,6 +78,7 @@ class World:
     maintenance_request_id: str = ""  # A's tenant's, made from the portal
     viewing_id: str = ""  # on A's landlord's property, with feedback
     offer_id: str = ""  # on A's landlord's property
+    defect_id: str = ""  # open, on A's landlord's property
 
 
 def submit_maintenance(browser: httpx.Client, lease_id: str, description: str) -> httpx.Response:
@@ -133,6 +134,14 @@ def _offer(staff: Any, property_id: str) -> str:
             "id"
         ]
     )
+
+
+def _defect(staff: Any, property_id: str) -> str:
+    defect = staff.post(
+        f"/properties/{property_id}/defects",
+        {"title": "Cracked fire door glass", "description": "East stair door.", "severity": "high"},
+    )
+    return str(defect["id"])
 
 
 def _grant_id(platform: Any, contact_id: str) -> str:
@@ -225,6 +234,7 @@ def world(platform: Any) -> World:
         maintenance_request_id=request_id,
         viewing_id=_viewing(a.admin, landlord_property_id),
         offer_id=_offer(a.admin, landlord_property_id),
+        defect_id=_defect(a.admin, landlord_property_id),
     )
 
 
@@ -634,6 +644,30 @@ OPERATIONS = [
         lambda w, c, f: ("GET", f"/properties/{w.landlord['property']['id']}/progress", None),
     ),
     Operation(
+        "POST /properties/{id}/defects",
+        "edit",
+        lambda w, c, f: (
+            "POST",
+            f"/properties/{(w.a.property() if f else w.landlord['property'])['id']}/defects",
+            {"title": "Loose handrail", "description": "The stair rail moves.", "severity": "low"},
+        ),
+        201,
+    ),
+    Operation(
+        "GET /properties/{id}/defects",
+        "read",
+        lambda w, c, f: ("GET", f"/properties/{w.landlord['property']['id']}/defects", None),
+    ),
+    Operation(
+        "POST /defects/{id}/status",
+        "edit",
+        lambda w, c, f: (
+            "POST",
+            f"/defects/{_defect(w.a.admin, w.a.property()['id']) if f else w.defect_id}/status",
+            {"status": "resolved"},
+        ),
+    ),
+    Operation(
         # B's own property, naming A's applicant: B's admin finds no such contact, and A's staff
         # no such property.
         "POST /properties/{B's}/viewings naming A's applicant",
@@ -806,6 +840,7 @@ def a_ids(world: World) -> list[str]:
         world.maintenance_request_id,
         world.viewing_id,
         world.offer_id,
+        world.defect_id,
     ]
 
 
@@ -869,6 +904,7 @@ def snapshot(world: World) -> dict[str, Any]:
         "viewings": admin.get(f"/properties/{world.landlord['property']['id']}/viewings"),
         "offers": admin.get(f"/properties/{world.landlord['property']['id']}/offers"),
         "progress": admin.get(f"/properties/{world.landlord['property']['id']}/progress"),
+        "defects": admin.get(f"/properties/{world.landlord['property']['id']}/defects"),
         "feedback visibility": admin.get(f"/contacts/{world.landlord['id']}/visibility/viewing-feedback"),
     }
 

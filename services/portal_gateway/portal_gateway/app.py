@@ -20,6 +20,7 @@ from portal_gateway.api import (
     bulk,
     client_groups,
     contacts,
+    defects,
     documents,
     maintenance,
     portal_access,
@@ -95,6 +96,7 @@ def create_app(settings: GatewaySettings | None = None, rpc: RpcClient | None = 
     api.include_router(documents.router)
     api.include_router(client_groups.router)
     api.include_router(progress.router)
+    api.include_router(defects.router)
     app.include_router(api)
     app.include_router(health)
     app.include_router(portal.router)

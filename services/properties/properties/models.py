@@ -28,6 +28,8 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from shared.contracts.common import ContactType, utc_now
 from shared.contracts.properties import (
+    DefectSeverity,
+    DefectStatus,
     InterestLevel,
     MaintenanceCategory,
     MaintenancePriority,
@@ -471,5 +473,39 @@ class MarketingStageRecord(Base):
     note: Mapped[str | None] = mapped_column(String(1000))
     recorded_by_staff_member_id: Mapped[uuid.UUID] = mapped_column()
     recorded_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), default=utc_now, server_default=func.now()
+    )
+
+
+# --- defects staff record on a property (migration 0009) ----------------------------------------
+
+
+class Defect(Base):
+    """A defect staff found on a property (no lease needed): open until resolved, and may be
+    reopened (`defect_rules.py`). Customers of the property's client group read it."""
+
+    __tablename__ = "defects"
+    __table_args__ = (
+        CheckConstraint(_one_of("severity", DefectSeverity), name="ck_defects_severity"),
+        CheckConstraint(_one_of("status", DefectStatus), name="ck_defects_status"),
+        CheckConstraint("(status = 'resolved') = (resolved_at IS NOT NULL)", name="ck_defects_resolved_at"),
+        Index("ix_defects_property_status", "property_id", "status"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    organization_id: Mapped[uuid.UUID] = mapped_column()
+    property_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("properties.id"))
+    title: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(String(2000))
+    severity: Mapped[str] = mapped_column(String(20))
+    status: Mapped[str] = mapped_column(String(20))
+    found_on: Mapped[date] = mapped_column(Date)
+    resolved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_by_staff_member_id: Mapped[uuid.UUID] = mapped_column()
+    created_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), default=utc_now, server_default=func.now()
+    )
+    updated_by_staff_member_id: Mapped[uuid.UUID] = mapped_column()
+    updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), default=utc_now, server_default=func.now()
     )

@@ -9,7 +9,9 @@ here rather than trusting group ids from the gateway keeps the rule in one place
 guards, with the same one input (the contact) as every other portal read.
 
 The maintenance figures are those of the requests tenants made on the properties' leases: requests
-hang off a lease, and a property without leases has none.
+hang off a lease, and a property without leases has none. Defects staff record on a property
+(`defects.py`) need no lease: the property list counts the open ones and a property's page lists
+them, behind the same portfolio check.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from uuid import UUID
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
-from properties import domain
+from properties import defects, domain
 from properties.handlers import (
     ContactsRpc,
     _address,
@@ -113,7 +115,7 @@ def _property_requests(property_ids: list[UUID]) -> Any:
 
 
 def _portfolio_property(
-    prop: Property, group_names: dict[UUID, str], open_requests: int
+    prop: Property, group_names: dict[UUID, str], open_requests: int, open_defects: int = 0
 ) -> p.PortfolioProperty:
     assert prop.client_group_id is not None  # only grouped properties are read here
     return p.PortfolioProperty(
@@ -123,6 +125,7 @@ def _portfolio_property(
         client_group_id=prop.client_group_id,
         client_group_name=group_names[prop.client_group_id],
         open_requests=open_requests,
+        open_defects=open_defects,
     )
 
 
@@ -159,6 +162,7 @@ def get_customer_portfolio(
     ).all()
     property_ids = [prop.id for prop in props]
     open_counts = _open_counts(session, property_ids)
+    defect_counts = defects.open_defect_counts(session, property_ids)
     by_status: dict[str, int] = {}
     by_month: dict[date, int] = {}
     if property_ids:
@@ -187,7 +191,10 @@ def get_customer_portfolio(
         portfolios=choices,
         current=_group(current.group),
         groups=[_group(group) for group in current.groups],
-        properties=[_portfolio_property(prop, names, open_counts.get(prop.id, 0)) for prop in props],
+        properties=[
+            _portfolio_property(prop, names, open_counts.get(prop.id, 0), defect_counts.get(prop.id, 0))
+            for prop in props
+        ],
         open_by_status=[
             p.StatusCount(status=status, count=by_status.get(status.value, 0))
             for status in domain.OPEN_STATUSES
@@ -202,8 +209,8 @@ def get_customer_portfolio(
 def get_customer_property(
     session: Session, contacts: ContactsRpc, q: p.GetCustomerProperty
 ) -> p.CustomerProperty:
-    """A property in one of the contact's portfolios with the requests on its leases; NotFound for
-    any other, whichever check failed."""
+    """A property in one of the contact's portfolios with the requests on its leases and the
+    defects staff recorded on it; NotFound for any other, whichever check failed."""
     prop = session.scalars(
         select(Property).where(Property.id == q.property_id, Property.organization_id == q.organization_id)
     ).first()
@@ -222,7 +229,12 @@ def get_customer_property(
         .order_by(MaintenanceRequest.created_at.desc(), MaintenanceRequest.id.desc())
         .limit(PROPERTY_REQUESTS_LIMIT)
     ).all()
+    open_defects, resolved_defects = defects.customer_defects(session, prop.id)
     return p.CustomerProperty(
-        property=_portfolio_property(prop, names, _open_counts(session, [prop.id]).get(prop.id, 0)),
+        property=_portfolio_property(
+            prop, names, _open_counts(session, [prop.id]).get(prop.id, 0), len(open_defects)
+        ),
         requests=[_summary(request, unit_name, property_name) for request, unit_name, property_name in rows],
+        open_defects=open_defects,
+        resolved_defects=resolved_defects,
     )

@@ -6,7 +6,7 @@ from typing import Any
 
 from nameko.extensions import DependencyProvider
 
-from properties import documents, handlers, lease_endings, portfolio, progress
+from properties import defects, documents, handlers, lease_endings, portfolio, progress
 from properties.models import outbox
 from properties.settings import PropertiesSettings
 from shared.contracts import properties as p
@@ -32,8 +32,9 @@ class PropertiesService(HealthCheck):
     landlords, vendors and applicants linked to a property, with the property's viewings (and their
     feedback) and offers, the progress of its sale or letting (`progress.py`), and the visibility
     settings that decide who sees viewing feedback, and the client group each property is in, with
-    what that group's customers see (`portfolio.py`). Contacts and client groups themselves belong
-    to the contacts service, which is asked before linking."""
+    what that group's customers see (`portfolio.py`), and the defects staff record on a property
+    (`defects.py`). Contacts and client groups themselves belong to the contacts service, which is
+    asked before linking."""
 
     name = "properties"
 
@@ -286,3 +287,21 @@ class PropertiesService(HealthCheck):
     def get_marketing_progress(self, payload: Json) -> Json:
         q = parse(p.GetMarketingProgress, payload)
         return progress.get_marketing_progress(self.db, q).model_dump(mode="json")
+
+    # --- defects staff record on a property (properties/defects.py) ---
+
+    @rpc(**expected)
+    def record_defect(self, payload: Json) -> Json:
+        cmd = parse(p.RecordDefect, payload)
+        now = utc_now()
+        return defects.record_defect(self.db, cmd, now.date(), now).model_dump(mode="json")
+
+    @rpc(**expected)
+    def set_defect_status(self, payload: Json) -> Json:
+        cmd = parse(p.SetDefectStatus, payload)
+        return defects.set_defect_status(self.db, cmd, utc_now()).model_dump(mode="json")
+
+    @rpc(**expected)
+    def list_property_defects(self, payload: Json) -> Json:
+        q = parse(p.ListPropertyDefects, payload)
+        return defects.list_property_defects(self.db, q).model_dump(mode="json")

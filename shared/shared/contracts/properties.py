@@ -1217,6 +1217,8 @@ class PortfolioProperty(View):
     client_group_name: str
     # Maintenance requests on the property's leases not yet completed or cancelled.
     open_requests: int
+    # Defects staff recorded on the property that are still open (`defects.py`).
+    open_defects: int = 0
 
 
 class StatusCount(View):
@@ -1254,6 +1256,10 @@ class CustomerProperty(View):
 
     property: PortfolioProperty
     requests: list[MaintenanceRequestSummary]
+    # Defects staff recorded on the property: open ones (newest found first), then resolved ones
+    # (latest resolved first).
+    open_defects: list[CustomerDefect] = Field(default_factory=list)
+    resolved_defects: list[CustomerDefect] = Field(default_factory=list)
 
 
 ASSIGN_CLIENT_GROUP = RpcMethod("properties", "assign_client_group", AssignClientGroup, PropertyView)
@@ -1266,3 +1272,89 @@ GET_CUSTOMER_PORTFOLIO = RpcMethod(
 GET_CUSTOMER_PROPERTY = RpcMethod(
     "properties", "get_customer_property", GetCustomerProperty, CustomerProperty
 )
+
+
+# --- defects staff record on a property (Uptick) ------------------------------------------------
+
+
+class DefectSeverity(enum.StrEnum):
+    LOW = "low"
+    MEDIUM = "medium"
+    HIGH = "high"
+    CRITICAL = "critical"
+
+
+class DefectStatus(enum.StrEnum):
+    OPEN = "open"
+    RESOLVED = "resolved"
+
+
+DefectTitle = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+DefectDescription = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
+
+
+class RecordDefect(Request):
+    """Staff record a defect found on a property on `found_on` (today if not given; never in the
+    future). It starts open. The property need have no lease."""
+
+    actor: StaffActor
+    property_id: UUID
+    title: DefectTitle
+    description: DefectDescription
+    severity: DefectSeverity
+    found_on: date | None = None
+
+
+class SetDefectStatus(Request):
+    """Staff resolve an open defect, or reopen a resolved one; any other move is Conflict with
+    `allowed`."""
+
+    actor: StaffActor
+    defect_id: UUID
+    status: DefectStatus
+
+
+class ListPropertyDefects(Request):
+    """Staff list a property's defects, open first, then by when found (newest first)."""
+
+    organization_id: UUID
+    property_id: UUID
+    status: DefectStatus | None = None
+
+
+class DefectView(View):
+    id: UUID
+    property_id: UUID
+    title: str
+    description: str
+    severity: DefectSeverity
+    status: DefectStatus
+    found_on: date
+    resolved_at: datetime | None
+    created_at: datetime
+    created_by_staff_member_id: UUID
+    updated_at: datetime
+    updated_by_staff_member_id: UUID
+
+
+class DefectList(View):
+    items: list[DefectView]
+
+
+class CustomerDefect(View):
+    """A defect as a customer reads it: no staff ids."""
+
+    id: UUID
+    title: str
+    description: str
+    severity: DefectSeverity
+    status: DefectStatus
+    found_on: date
+    resolved_at: datetime | None
+
+
+RECORD_DEFECT = RpcMethod("properties", "record_defect", RecordDefect, DefectView)
+SET_DEFECT_STATUS = RpcMethod("properties", "set_defect_status", SetDefectStatus, DefectView)
+LIST_PROPERTY_DEFECTS = RpcMethod("properties", "list_property_defects", ListPropertyDefects, DefectList)
+# Defined above this section, it names its models.
+CustomerProperty.model_rebuild()

@@ -1,7 +1,8 @@
 """A customer's pages of the portal (Uptick): the dashboard of one portfolio (its properties with
 their open maintenance requests, a pie chart of open requests by status and a bar chart of requests
 per month, drawn on the server, and the documents of its client groups) and the page of one property
-(its maintenance requests, and its documents with its client group's).
+(the defects staff recorded on it, open then resolved, its maintenance requests, and its documents
+with its client group's). Which defects are open or resolved is the properties service's answer.
 
 Each page asks the properties service as the contact of the membership the verified session holds;
 the service asks contacts which client groups that contact is authorised on and answers NotFound
@@ -36,6 +37,13 @@ from shared.contracts.common import ContactType
 from shared.contracts.errors import NotFound
 
 router = APIRouter(prefix="/portal", include_in_schema=False, dependencies=[ReadOnlyWhileViewingAs])
+
+SEVERITIES = {
+    p.DefectSeverity.LOW: "Low",
+    p.DefectSeverity.MEDIUM: "Medium",
+    p.DefectSeverity.HIGH: "High",
+    p.DefectSeverity.CRITICAL: "Critical",
+}
 
 
 def is_customer(membership: i.Membership | None) -> bool:
@@ -131,8 +139,9 @@ async def customer_dashboard(
 async def customer_property_page(
     request: Request, property_id: UUID, rpc: Rpc, user: PortalUser, m: UUID | None = None
 ) -> Response:
-    """One property of the customer's portfolios: its open maintenance requests, then the closed,
-    and the documents of the property and of its client group shared with customers."""
+    """One property of the customer's portfolios: its open defects, its open maintenance requests,
+    then the closed, the resolved defects, and the documents of the property and of its client
+    group shared with customers."""
     if user is None:
         return to_login()
     membership = chosen_membership(user, m)
@@ -165,6 +174,7 @@ async def customer_property_page(
                 documents, {found.property.client_group_id: found.property.client_group_name}
             ),
             "document_kinds": DOCUMENT_KINDS,
+            "severities": SEVERITIES,
             "section": "home",
             **LABELS,
         },
