@@ -107,6 +107,7 @@ def test_a_tenant_reads_the_statement_and_reports_a_problem_on_a_phone(platform,
         "link", name="Maintenance requests"
     ).click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Maintenance requests")
+    page.screenshot(path=str(screenshots / "portal-tenant-maintenance-list-phone.png"), full_page=True)
     page.get_by_role("link", name="Report a problem").click()
     expect(page.get_by_label("Home", exact=True)).to_have_value(lease_id)
     page.get_by_role("button", name="Submit request").click()  # nothing filled in: told what to fix
@@ -128,11 +129,14 @@ def test_a_tenant_reads_the_statement_and_reports_a_problem_on_a_phone(platform,
     console = browser.new_context(viewport=PHONE).new_page()
     console.set_default_timeout(20_000)
     console.goto(f"{platform.config.public_base_url}/console/login")
+    assert fits_the_window(console)
+    console.screenshot(path=str(screenshots / "console-login-phone.png"), full_page=True)
     console.get_by_label("Email").fill(staff.email)
     console.get_by_label("Password").fill(staff.password)
     console.get_by_role("button", name="Sign in").click()
     console.get_by_role("navigation", name="Console").get_by_role("link", name="Maintenance").click()
     expect(console.get_by_role("heading", level=1)).to_have_text("Maintenance requests")
+    console.screenshot(path=str(screenshots / "console-maintenance-phone.png"), full_page=True)
     console.get_by_role("link", name=re.compile("^Heating: No hot water")).click()
     expect(console.get_by_role("heading", level=1)).to_have_text("Heating request")
     console.get_by_label("New status").select_option("scheduled")
@@ -156,4 +160,13 @@ def test_a_tenant_reads_the_statement_and_reports_a_problem_on_a_phone(platform,
     expect(history.get_by_role("heading")).to_have_text(["Scheduled", "Submitted"])
     assert fits_the_window(page)
     page.screenshot(path=str(screenshots / "portal-tenant-maintenance-request-phone.png"), full_page=True)
+
+    # Signed out, the portal's sign-in and forgot-password pages.
+    page.get_by_role("button", name="Sign out").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Sign in to the portal")
+    assert fits_the_window(page)
+    page.screenshot(path=str(screenshots / "portal-login-phone.png"), full_page=True)
+    page.get_by_role("link", name=re.compile("Forgot")).click()
+    expect(page.get_by_label("Email")).to_be_visible()
+    page.screenshot(path=str(screenshots / "portal-forgot-password-phone.png"), full_page=True)
     context.close()
