@@ -7,6 +7,11 @@
 - `event_handler`: nameko's SERVICE_POOL event handler, except that a failure is never acked away:
   the event goes to a delay queue and comes back (`event_retry_delays`), then to the dead-letter
   queue. An event that cannot even be parsed goes to the dead-letter queue at once.
+- `batch_event_handler`: the same, for a handler of many events of one type at a time: it is
+  called with a list of payloads (everything that arrived while the previous batch ran, up to
+  `event_batch_size`), so a burst costs one transaction per batch rather than one per event.
+  A batch that fails is handled again one event at a time, so only the event at fault is retried
+  or parked.
 - `ServiceRpc`: calls another service's RPC method with a timeout; the callee's contract errors
   come back as the same classes.
 """
@@ -15,17 +20,20 @@ from __future__ import annotations
 
 import logging
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any, TypeVar
 
 import eventlet
 import psycopg
 import sqlalchemy.exc
 from amqp.exceptions import AMQPError
+from eventlet.event import Event
 from kombu.exceptions import OperationalError as KombuOperationalError
 from nameko.amqp.publish import Publisher
 from nameko.events import EventHandler
-from nameko.exceptions import UnknownService, registry
+from nameko.exceptions import ContainerBeingKilled, UnknownService, registry
 from nameko.extensions import DependencyProvider
+from nameko.messaging import QueueConsumer
 from nameko.rpc import MethodProxy, ReplyListener, RpcConsumer
 from nameko.rpc import Rpc as NamekoRpc
 from nameko.timer import Timer
@@ -179,6 +187,107 @@ class ReliableEventHandler(EventHandler):
 
 
 event_handler = ReliableEventHandler.decorator
+
+
+class BatchQueueConsumer(QueueConsumer):
+    """The batch handlers' own consumer (connection and channel), whose prefetch leaves room
+    for a batch running and the next one gathering."""
+
+    @property
+    def prefetch_count(self) -> int:
+        return 2 * int(self.container.config["SETTINGS"].event_batch_size)
+
+
+class BatchEventHandler(ReliableEventHandler):
+    """Calls its method with a list of payloads: at most one batch runs at a time, and what
+    arrives meanwhile is the next batch. At low load a batch is one event and waits for nothing."""
+
+    queue_consumer = BatchQueueConsumer()
+
+    def setup(self) -> None:
+        super().setup()
+        self.batch_size = int(self.container.config["SETTINGS"].event_batch_size)
+        self._pending: list[tuple[Any, Any]] = []
+        self._running = False
+
+    def stop(self) -> None:
+        pending, self._pending = self._pending, []
+        for _, message in pending:  # not started: back to the queue for the next consumer
+            self.queue_consumer.requeue_message(message)
+        super().stop()
+
+    def handle_message(self, body: Any, message: Any) -> None:
+        self._pending.append((body, message))
+        if not self._running:
+            self._start_next()
+
+    def _start_next(self) -> None:
+        if self._running or not self._pending:
+            return
+        batch, self._pending = self._pending[: self.batch_size], self._pending[self.batch_size :]
+        self._running = True
+        if not self._spawn(batch, partial(self._batch_done, batch)):
+            self._running = False
+
+    def _spawn(self, batch: list[tuple[Any, Any]], handle_result: Any) -> bool:
+        """Start a worker for `batch`; False (and the messages requeued) if the container is
+        being killed."""
+        try:
+            self.container.spawn_worker(
+                self,
+                ([body for body, _ in batch],),
+                {},
+                context_data=self.unpack_message_headers(batch[0][1]),
+                handle_result=handle_result,
+            )
+        except ContainerBeingKilled:
+            for _, message in batch:
+                self.queue_consumer.requeue_message(message)
+            return False
+        return True
+
+    def _batch_done(
+        self, batch: list[tuple[Any, Any]], worker_ctx: Any, result: Any = None, exc_info: Any = None
+    ) -> tuple[Any, Any]:
+        if exc_info is None or len(batch) == 1:
+            for _, message in batch:
+                self.handle_message_processed(message, result, exc_info)
+            self._running = False
+            # From a thread of its own: this worker still holds its place in the pool.
+            self.container.spawn_managed_thread(self._start_next)
+        else:
+            log.warning(
+                "a batch of %d %s events failed (%s); handling them one at a time",
+                len(batch),
+                self.subscription.queue,
+                type(exc_info[1]).__name__,
+            )
+            self.container.spawn_managed_thread(partial(self._one_at_a_time, batch))
+        return result, exc_info
+
+    def _one_at_a_time(self, batch: list[tuple[Any, Any]]) -> None:
+        done = Event()
+        left = [len(batch)]
+
+        def settled(
+            message: Any, worker_ctx: Any, result: Any = None, exc_info: Any = None
+        ) -> tuple[Any, Any]:
+            self.handle_message_processed(message, result, exc_info)
+            left[0] -= 1
+            if left[0] == 0:
+                done.send()
+            return result, exc_info
+
+        for item in batch:
+            if not self._spawn([item], partial(settled, item[1])):
+                left[0] -= 1
+        if left[0] > 0:
+            done.wait()
+        self._running = False
+        self._start_next()
+
+
+batch_event_handler = BatchEventHandler.decorator
 
 
 class RpcCaller:

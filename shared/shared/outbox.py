@@ -76,6 +76,22 @@ def record_event(session: Any, outbox: Table, event: Event) -> Any:
     )
 
 
+def record_events(session: Any, outbox: Table, events: Collection[Event]) -> Any:
+    """`record_event` for many events (at least one), in one statement."""
+    return session.execute(
+        insert(outbox),
+        [
+            {
+                "event_id": event.event_id,
+                "source": event.source,
+                "event_type": event.event_type,
+                "payload": event.model_dump(mode="json"),
+            }
+            for event in events
+        ],
+    )
+
+
 def first_time_seen(session: Any, inbox: Table, event_id: UUID, handler: str) -> bool:
     """Record that `handler` handles `event_id`; False if it was handled before.
 
@@ -89,6 +105,20 @@ def first_time_seen(session: Any, inbox: Table, event_id: UUID, handler: str) ->
         .returning(inbox.c.event_id)
     )
     return result.first() is not None
+
+
+def first_time_seen_many(session: Any, inbox: Table, event_ids: Collection[UUID], handler: str) -> set[UUID]:
+    """`first_time_seen` for a batch, in one statement: the ids `handler` has not handled before
+    (each once, however often it is in `event_ids`). Sync sessions only."""
+    if not event_ids:
+        return set()
+    rows = session.execute(
+        pg_insert(inbox)
+        .values([{"event_id": event_id, "handler": handler} for event_id in dict.fromkeys(event_ids)])
+        .on_conflict_do_nothing()
+        .returning(inbox.c.event_id)
+    )
+    return {row.event_id for row in rows}
 
 
 def relay_batch(

@@ -55,6 +55,8 @@ class ServiceSettings(CommonSettings):
     outbox_batch_size: int = Field(default=200, ge=1, le=5000)
     # Back-off between attempts of a failing event handler, in seconds; then the dead-letter queue.
     event_retry_delays: tuple[float, ...] = (1.0, 5.0, 30.0)
+    # The most events a batch handler (`shared.messaging.batch_event_handler`) takes at a time.
+    event_batch_size: int = Field(default=100, ge=1, le=1000)
 
     def nameko_config(self) -> dict[str, object]:
         return {

@@ -66,7 +66,7 @@ from shared.contracts.properties import (
     GetContactLinks,
     GetContactLinksMany,
 )
-from shared.outbox import first_time_seen, record_event
+from shared.outbox import first_time_seen_many, record_event
 from shared.passwords import Passwords, password_problems
 from shared.sealing import seal
 from shared.tokens import digest, new_secret, normalize_email
@@ -1200,24 +1200,55 @@ def expire_invitations(session: Session, now: datetime) -> int:
     return len(expired)
 
 
-def apply_delivery_fact(
+def apply_delivery_facts(
     session: Session,
-    event: e.DeliveryQueued | e.DeliverySucceeded | e.DeliveryFailed,
+    events: list[e.DeliveryQueued] | list[e.DeliverySucceeded] | list[e.DeliveryFailed],
     fact: str,
     handler: str,
 ) -> None:
-    """Move an invitation to sent, delivered or bounced, once per event. Only an invitation's
-    email moves one: the results of other emails (a password reset, a maintenance update, whose
-    `subject_id` is an account or a maintenance request) are recorded as seen and change nothing."""
-    if not first_time_seen(session, inbox, event.event_id, handler):
-        session.rollback()
-        return
-    if event.purpose == "invitation":
-        invitation = session.get(Invitation, event.subject_id, with_for_update=True)
-        new_state = domain.next_state_after_delivery(S(invitation.state), fact) if invitation else None
-        if invitation is not None and new_state is not None:
-            invitation.state = new_state.value
-            _history(session, invitation.id, new_state, event.occurred_at, _delivery_detail(event))
+    """Move invitations to sent, delivered or bounced, once per event, for a batch of events in
+    one transaction. Only an invitation's email moves one: the results of other emails (a
+    password reset, a maintenance update, whose `subject_id` is an account or a maintenance
+    request) are recorded as seen and change nothing."""
+    new_ids = first_time_seen_many(session, inbox, [event.event_id for event in events], handler)
+    moving: dict[UUID, list[e.DeliveryQueued | e.DeliverySucceeded | e.DeliveryFailed]] = defaultdict(list)
+    for event in events:
+        if event.event_id in new_ids and event.purpose == "invitation":
+            new_ids.discard(event.event_id)  # a duplicate within the batch counts once
+            moving[event.subject_id].append(event)
+    if moving:
+        # Locked in id order, so two batches touching the same invitations never deadlock.
+        current = session.execute(
+            select(Invitation.id, Invitation.state)
+            .where(Invitation.id.in_(moving))
+            .order_by(Invitation.id)
+            .with_for_update()
+        ).all()
+        states: dict[UUID, str] = {}
+        history = []
+        for invitation_id, state in current:
+            for event in moving[invitation_id]:
+                new_state = domain.next_state_after_delivery(S(state), fact)
+                if new_state is None:
+                    continue
+                state = states[invitation_id] = new_state.value
+                history.append(
+                    {
+                        "invitation_id": invitation_id,
+                        "state": new_state.value,
+                        "at": event.occurred_at,
+                        "detail": _delivery_detail(event),
+                    }
+                )
+        if states:
+            moved = values(column("id", Uuid), column("state", String), name="moved").data(
+                list(states.items())
+            )
+            session.execute(
+                update(Invitation).where(Invitation.id == moved.c.id).values(state=moved.c.state),
+                execution_options={"synchronize_session": False},
+            )
+            session.execute(insert(InvitationHistory), history)
     session.commit()
 
 

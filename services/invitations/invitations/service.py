@@ -14,7 +14,7 @@ from shared.contracts import invitations as i
 from shared.contracts.common import utc_now
 from shared.contracts.errors import ServiceError
 from shared.contracts.validation import parse
-from shared.messaging import ServiceRpc, event_handler, rpc, timer
+from shared.messaging import ServiceRpc, batch_event_handler, event_handler, rpc, timer
 from shared.providers import Database, HealthCheck, OutboxRelay, PasswordHashing
 
 Json = dict[str, Any]
@@ -173,22 +173,20 @@ class InvitationsService(HealthCheck):
 
     # --- facts from notifications ---
 
-    @event_handler("notifications", "delivery_queued")
-    def on_delivery_queued(self, payload: Json) -> None:
-        handlers.apply_delivery_fact(
-            self.db, parse(e.DeliveryQueued, payload), "queued", "on_delivery_queued"
-        )
+    @batch_event_handler("notifications", "delivery_queued")
+    def on_delivery_queued(self, payloads: list[Json]) -> None:
+        events = [parse(e.DeliveryQueued, payload) for payload in payloads]
+        handlers.apply_delivery_facts(self.db, events, "queued", "on_delivery_queued")
 
-    @event_handler("notifications", "delivery_succeeded")
-    def on_delivery_succeeded(self, payload: Json) -> None:
-        event = parse(e.DeliverySucceeded, payload)
-        handlers.apply_delivery_fact(self.db, event, "succeeded", "on_delivery_succeeded")
+    @batch_event_handler("notifications", "delivery_succeeded")
+    def on_delivery_succeeded(self, payloads: list[Json]) -> None:
+        events = [parse(e.DeliverySucceeded, payload) for payload in payloads]
+        handlers.apply_delivery_facts(self.db, events, "succeeded", "on_delivery_succeeded")
 
-    @event_handler("notifications", "delivery_failed")
-    def on_delivery_failed(self, payload: Json) -> None:
-        handlers.apply_delivery_fact(
-            self.db, parse(e.DeliveryFailed, payload), "failed", "on_delivery_failed"
-        )
+    @batch_event_handler("notifications", "delivery_failed")
+    def on_delivery_failed(self, payloads: list[Json]) -> None:
+        events = [parse(e.DeliveryFailed, payload) for payload in payloads]
+        handlers.apply_delivery_facts(self.db, events, "failed", "on_delivery_failed")
 
     # --- facts from properties and contacts: access follows the relationship ---
 

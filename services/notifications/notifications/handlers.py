@@ -7,7 +7,7 @@ email itself is rendered and sent later by `notifications.sender`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 from uuid import UUID, uuid4
@@ -25,17 +25,30 @@ from shared.contracts import events as e
 from shared.contracts import invitations as i
 from shared.contracts import notifications as n
 from shared.contracts.common import utc_now
-from shared.outbox import first_time_seen, record_event
+from shared.outbox import first_time_seen, first_time_seen_many, record_events
 from shared.tokens import normalize_email
 
 # --- queueing ---------------------------------------------------------------------------------
 
 
-def queue_invitation(session: Session, event: e.InvitationSent, handler: str) -> None:
-    _queue(
-        session,
-        event,
-        handler,
+def queue_invitations(session: Session, events: list[e.InvitationSent], handler: str) -> None:
+    """One delivery for each invitation email, queued (or suppressed), with its event: a batch of
+    events in one transaction with their inbox rows."""
+    new_ids = first_time_seen_many(session, inbox, [event.event_id for event in events], handler)
+    fresh = []
+    for event in events:
+        if event.event_id in new_ids:
+            new_ids.discard(event.event_id)  # a duplicate within the batch counts once
+            fresh.append(event)
+    added = _add_deliveries(session, [_invitation_delivery(event) for event in fresh])
+    session.commit()
+    if added:
+        faults.crash_point(faults.DELIVERY_QUEUED_COMMITTED)
+
+
+def _invitation_delivery(event: e.InvitationSent) -> NewDelivery:
+    return NewDelivery(
+        idempotency_key=domain.idempotency_key(event.event_id, domain.INVITATION),
         purpose=domain.INVITATION,
         subject_id=event.invitation_id,
         organization_id=event.organization_id,
@@ -53,117 +66,114 @@ def queue_invitation(session: Session, event: e.InvitationSent, handler: str) ->
 
 
 def queue_password_reset(session: Session, event: e.PasswordResetRequested, handler: str) -> None:
-    _queue(
-        session,
-        event,
-        handler,
-        purpose=domain.PASSWORD_RESET,
-        subject_id=event.account_id,
-        organization_id=None,
-        recipient=event.email,
-        locale=event.locale,
-        context={
-            "recipient_name": event.recipient_name,
-            "organization_name": None,
-            "expires_at": event.expires_at.isoformat(),
-            "valid_minutes": _minutes_between(event.occurred_at, event.expires_at),
-            "is_resend": False,
-            "sealed_link": event.sealed_link,
-        },
-    )
-
-
-def _minutes_between(start: datetime, end: datetime) -> int:
-    return max(0, round((end - start).total_seconds() / 60))
-
-
-def _queue(
-    session: Session,
-    event: e.InvitationSent | e.PasswordResetRequested,
-    handler: str,
-    *,
-    purpose: str,
-    subject_id: UUID,
-    organization_id: UUID | None,
-    recipient: str,
-    locale: str,
-    context: dict[str, Any],
-) -> None:
-    """One delivery for this event and purpose, queued (or suppressed), with its event."""
+    """One delivery for the reset email, with its inbox row and event."""
     if not first_time_seen(session, inbox, event.event_id, handler):
         session.rollback()
         return
-    added = _add_delivery(
+    added = _add_deliveries(
         session,
-        idempotency_key=domain.idempotency_key(event.event_id, purpose),
-        purpose=purpose,
-        subject_id=subject_id,
-        organization_id=organization_id,
-        recipient=recipient,
-        locale=locale,
-        context=context,
+        [
+            NewDelivery(
+                idempotency_key=domain.idempotency_key(event.event_id, domain.PASSWORD_RESET),
+                purpose=domain.PASSWORD_RESET,
+                subject_id=event.account_id,
+                organization_id=None,
+                recipient=event.email,
+                locale=event.locale,
+                context={
+                    "recipient_name": event.recipient_name,
+                    "organization_name": None,
+                    "expires_at": event.expires_at.isoformat(),
+                    "valid_minutes": _minutes_between(event.occurred_at, event.expires_at),
+                    "is_resend": False,
+                    "sealed_link": event.sealed_link,
+                },
+            )
+        ],
     )
     session.commit()
     if added:
         faults.crash_point(faults.DELIVERY_QUEUED_COMMITTED)
 
 
-def _add_delivery(
-    session: Session,
-    *,
-    idempotency_key: str,
-    purpose: str,
-    subject_id: UUID,
-    organization_id: UUID | None,
-    recipient: str,
-    locale: str,
-    context: dict[str, Any],
-) -> bool:
-    """Insert one delivery, queued (or suppressed), with its outbox event; nothing (False) if a
-    delivery with this key exists (the same email under another handler name: already queued).
-    The caller commits."""
-    suppressed = session.get(Suppression, normalize_email(recipient)) is not None
-    status = domain.initial_status(suppressed)
+def _minutes_between(start: datetime, end: datetime) -> int:
+    return max(0, round((end - start).total_seconds() / 60))
+
+
+@dataclass(frozen=True)
+class NewDelivery:
+    idempotency_key: str
+    purpose: str
+    subject_id: UUID
+    organization_id: UUID | None
+    recipient: str
+    locale: str
+    context: dict[str, Any] = field(repr=False)  # may hold a sealed link: kept out of reprs
+
+
+def _add_deliveries(session: Session, new: list[NewDelivery]) -> int:
+    """Insert deliveries, queued (or suppressed), each with its outbox event, in one statement a
+    table; a delivery whose key exists already (the same email under another handler name) is
+    skipped. Returns how many were added. The caller commits."""
+    if not new:
+        return 0
+    addresses = {normalize_email(item.recipient) for item in new}
+    suppressed = set(session.scalars(select(Suppression.address).where(Suppression.address.in_(addresses))))
     now = utc_now()
-    delivery_id = session.scalar(
+    by_key = {item.idempotency_key: item for item in new}
+    held = {key for key, item in by_key.items() if normalize_email(item.recipient) in suppressed}
+    rows = session.execute(
         pg_insert(Delivery)
         .values(
-            id=uuid4(),
-            idempotency_key=idempotency_key,
-            purpose=purpose,
-            subject_id=subject_id,
-            organization_id=organization_id,
-            recipient=recipient,
-            locale=locale,
-            context=context,
-            status=status.value,
-            attempts=0,
-            next_attempt_at=now,
-            created_at=now,
-            failed_at=now if suppressed else None,
-            last_error=domain.SUPPRESSED_REASON if suppressed else None,
+            [
+                {
+                    "id": uuid4(),
+                    "idempotency_key": key,
+                    "purpose": item.purpose,
+                    "subject_id": item.subject_id,
+                    "organization_id": item.organization_id,
+                    "recipient": item.recipient,
+                    "locale": item.locale,
+                    "context": item.context,
+                    "status": domain.initial_status(key in held).value,
+                    "attempts": 0,
+                    "next_attempt_at": now,
+                    "created_at": now,
+                    "failed_at": now if key in held else None,
+                    "last_error": domain.SUPPRESSED_REASON if key in held else None,
+                }
+                for key, item in by_key.items()
+            ]
         )
         .on_conflict_do_nothing(index_elements=[Delivery.idempotency_key])
-        .returning(Delivery.id)
-    )
-    if delivery_id is None:
-        return False
-    fact: e.Event
-    if suppressed:
-        fact = e.DeliveryFailed(
-            organization_id=organization_id,
-            delivery_id=delivery_id,
-            purpose=purpose,
-            subject_id=subject_id,
-            smtp_code=None,
-            reason=domain.SUPPRESSED_REASON,
-        )
-    else:
-        fact = e.DeliveryQueued(
-            organization_id=organization_id, delivery_id=delivery_id, purpose=purpose, subject_id=subject_id
-        )
-    record_event(session, outbox, fact)
-    return True
+        .returning(Delivery.id, Delivery.idempotency_key)
+    ).all()
+    facts: list[e.Event] = []
+    for delivery_id, key in rows:
+        item = by_key[key]
+        if key in held:
+            facts.append(
+                e.DeliveryFailed(
+                    organization_id=item.organization_id,
+                    delivery_id=delivery_id,
+                    purpose=item.purpose,
+                    subject_id=item.subject_id,
+                    smtp_code=None,
+                    reason=domain.SUPPRESSED_REASON,
+                )
+            )
+        else:
+            facts.append(
+                e.DeliveryQueued(
+                    organization_id=item.organization_id,
+                    delivery_id=delivery_id,
+                    purpose=item.purpose,
+                    subject_id=item.subject_id,
+                )
+            )
+    if facts:
+        record_events(session, outbox, facts)
+    return len(facts)
 
 
 # --- maintenance updates ----------------------------------------------------------------------
@@ -240,29 +250,33 @@ def queue_maintenance_update(
     if not first_time_seen(session, inbox, event.event_id, handler):
         session.rollback()
         return
-    for recipient in found.recipients:
-        _add_delivery(
-            session,
-            idempotency_key=domain.idempotency_key(
-                event.event_id, domain.MAINTENANCE_UPDATE, recipient.contact_id
-            ),
-            purpose=domain.MAINTENANCE_UPDATE,
-            subject_id=event.request_id,
-            organization_id=event.organization_id,
-            recipient=recipient.email,
-            locale=recipient.locale,
-            context={
-                "recipient_name": recipient.name,
-                "organization_name": found.organization_name,
-                "unit_name": event.unit_name,
-                "property_name": event.property_name,
-                "category": event.category,
-                "previous_status": event.previous_status,
-                "status": event.status,
-                "note": event.note,
-                "link": link,
-            },
-        )
+    _add_deliveries(
+        session,
+        [
+            NewDelivery(
+                idempotency_key=domain.idempotency_key(
+                    event.event_id, domain.MAINTENANCE_UPDATE, recipient.contact_id
+                ),
+                purpose=domain.MAINTENANCE_UPDATE,
+                subject_id=event.request_id,
+                organization_id=event.organization_id,
+                recipient=recipient.email,
+                locale=recipient.locale,
+                context={
+                    "recipient_name": recipient.name,
+                    "organization_name": found.organization_name,
+                    "unit_name": event.unit_name,
+                    "property_name": event.property_name,
+                    "category": event.category,
+                    "previous_status": event.previous_status,
+                    "status": event.status,
+                    "note": event.note,
+                    "link": link,
+                },
+            )
+            for recipient in found.recipients
+        ],
+    )
     session.commit()
 
 

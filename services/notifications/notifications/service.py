@@ -13,7 +13,7 @@ from shared.contracts import events as e
 from shared.contracts import notifications as n
 from shared.contracts.errors import ServiceError
 from shared.contracts.validation import parse
-from shared.messaging import ServiceRpc, event_handler, rpc
+from shared.messaging import ServiceRpc, batch_event_handler, event_handler, rpc
 from shared.providers import Database, HealthCheck, OutboxRelay
 
 Json = dict[str, Any]
@@ -44,9 +44,10 @@ class NotificationsService(HealthCheck):
     remote = ServiceRpc()
     settings = Settings()
 
-    @event_handler("invitations", "invitation_sent")
-    def on_invitation_sent(self, payload: Json) -> None:
-        handlers.queue_invitation(self.db, parse(e.InvitationSent, payload), "on_invitation_sent")
+    @batch_event_handler("invitations", "invitation_sent")
+    def on_invitation_sent(self, payloads: list[Json]) -> None:
+        events = [parse(e.InvitationSent, payload) for payload in payloads]
+        handlers.queue_invitations(self.db, events, "on_invitation_sent")
 
     @event_handler("invitations", "password_reset_requested")
     def on_password_reset_requested(self, payload: Json) -> None:

@@ -20,7 +20,7 @@ def history(platform, org, contact):
 
 def handle(platform, method, event):
     with entrypoint_hook(platform.containers["invitations"], method) as hook:
-        hook(event.model_dump(mode="json"))
+        hook([event.model_dump(mode="json")])  # a batch handler: a batch of one
 
 
 def test_a_maintenance_emails_result_changes_no_invitation(platform):

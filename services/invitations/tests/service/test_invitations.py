@@ -462,7 +462,7 @@ def test_delivery_facts_move_the_invitation_once_each(platform, events, settings
             eventlet.sleep(0.05)
     # The same event delivered again (a redelivery after a crash, say) changes nothing.
     with entrypoint_hook(platform.containers["invitations"], "on_delivery_succeeded") as handle:
-        handle(delivered)
+        handle([delivered])
     assert history() in ([S.PENDING, S.SENT, S.DELIVERED], [S.PENDING, S.DELIVERED])
 
 

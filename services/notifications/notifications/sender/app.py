@@ -20,7 +20,6 @@ import random
 import signal
 import time
 from collections.abc import Awaitable, Callable
-from email.message import EmailMessage
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -73,6 +72,8 @@ class Sender:
         # Unbounded, so the shutdown's "finish" markers never wait; the claimer keeps it within
         # sender_batch_size itself.
         queue: asyncio.Queue[store.Job | None] = asyncio.Queue()
+        self._sent: asyncio.Queue[tuple[store.Job, str] | None] = asyncio.Queue()
+        writer = asyncio.create_task(self._write_sent(engine, relay), name="result-writer")
         workers = [
             asyncio.create_task(self._work(engine, relay, queue), name=f"smtp-worker-{n}")
             for n in range(s.sender_concurrency)
@@ -90,6 +91,8 @@ class Sender:
             if late:
                 log.warning("%d email(s) still in flight at shutdown; their leases will expire", len(late))
                 await asyncio.wait(late)
+            self._sent.put_nowait(None)  # the writer saves what the workers left it, then ends
+            await writer
             relay_stop.set()
             relay.wake()
             await relay_task
@@ -178,7 +181,7 @@ class Sender:
             outcome = await smtp.send(message, job.recipient)
         await self._settle(engine, relay, job, outcome)
 
-    def _compose(self, job: store.Job) -> EmailMessage:
+    def _compose(self, job: store.Job) -> bytes:
         s = self.settings
         if job.purpose in domain.SEALED_LINK_PURPOSES:
             link = unseal(s.link_sealing_key, job.context["sealed_link"])
@@ -206,7 +209,7 @@ class Sender:
         if decision.action == domain.Action.SENT:
             log.info("delivery %s to %s: sent (%s)", job.id, job.recipient, code)
             faults.crash_point(faults.SENDER_SMTP_ACCEPTED)
-            await self._record(relay, job, lambda: store.record_sent(engine, job, outcome.reply))
+            self._sent.put_nowait((job, outcome.reply))
         elif decision.action == domain.Action.RETRY:
             delay = domain.retry_delay(job.attempts, s.retry_base_seconds, s.retry_cap_seconds, self.jitter())
             log.warning(
@@ -241,6 +244,46 @@ class Sender:
                     engine, job, outcome.code, outcome.reply, suppress=decision.suppress
                 ),
             )
+
+    async def _write_sent(self, engine: AsyncEngine, relay: EventRelay) -> None:
+        """Save the sent emails' results: everything the workers finished while the last write
+        ran goes in the next one (at most `sender_batch_size`), so at full pace it is one
+        transaction for many emails, and at a trickle one for each, at once."""
+        finished = False
+        while not finished:
+            batch: list[tuple[store.Job, str]] = []
+            item = await self._sent.get()
+            while item is not None:
+                batch.append(item)
+                if len(batch) >= self.settings.sender_batch_size or self._sent.empty():
+                    break
+                item = self._sent.get_nowait()
+            finished = item is None
+            if batch:
+                await self._save_sent(engine, relay, batch)
+
+    async def _save_sent(
+        self, engine: AsyncEngine, relay: EventRelay, batch: list[tuple[store.Job, str]]
+    ) -> None:
+        for attempt in range(1, RESULT_WRITE_ATTEMPTS + 1):
+            try:
+                written = await store.record_sent(engine, batch)
+            except Exception as exc:
+                if attempt == RESULT_WRITE_ATTEMPTS:
+                    log.error(
+                        "%d sent email(s): the results could not be saved (%s)",
+                        len(batch),
+                        type(exc).__name__,
+                    )
+                    return
+                await asyncio.sleep(0.5 * 2 ** (attempt - 1))
+                continue
+            for job, _ in batch:
+                if job.id not in written:
+                    log.warning("delivery %s: another sender took it over; this result is dropped", job.id)
+            if written:
+                relay.wake()
+            return
 
     async def _record(
         self, relay: EventRelay, job: store.Job, write: Callable[[], Awaitable[bool]], *, event: bool = True

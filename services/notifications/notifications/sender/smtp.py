@@ -10,7 +10,6 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass
-from email.message import EmailMessage
 
 import aiosmtplib
 
@@ -39,7 +38,7 @@ class SmtpConnection:
         self._smtp: aiosmtplib.SMTP | None = None
         self._last_used = 0.0
 
-    async def send(self, message: EmailMessage, recipient: str) -> Outcome:
+    async def send(self, message: bytes, recipient: str) -> Outcome:
         try:
             smtp = await self._connected()
         except aiosmtplib.SMTPResponseException as exc:
@@ -51,9 +50,7 @@ class SmtpConnection:
             self.close()
             return Outcome(None, f"cannot connect to the mail server: {_describe(exc)}")
         try:
-            _, reply = await smtp.send_message(
-                message, sender=self.settings.mail_from_address, recipients=[recipient]
-            )
+            _, reply = await smtp.sendmail(self.settings.mail_from_address, [recipient], message)
         except aiosmtplib.SMTPRecipientsRefused as exc:
             refused = exc.recipients[0]
             return Outcome(refused.code, refused.message, recipient_refused=True)

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import and_, exists, func, or_, select, update
+from sqlalchemy import Integer, Text, Uuid, and_, column, exists, func, or_, select, update, values
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
@@ -23,7 +23,7 @@ from notifications.models import Delivery, Suppression, outbox
 from notifications.settings import NotificationsSettings
 from shared.contracts import events as e
 from shared.contracts.notifications import DeliveryStatus
-from shared.outbox import record_event
+from shared.outbox import record_event, record_events
 from shared.tokens import normalize_email
 
 S = DeliveryStatus
@@ -130,36 +130,53 @@ def _still_ours(job: Job) -> Any:
     return and_(Delivery.id == job.id, Delivery.status == S.SENDING.value, Delivery.attempts == job.attempts)
 
 
-async def record_sent(engine: AsyncEngine, job: Job, reply: str) -> bool:
-    """The server took the email (250). False if the claim was lost meanwhile."""
+async def record_sent(engine: AsyncEngine, sent: list[tuple[Job, str]]) -> set[uuid.UUID]:
+    """The server took these emails (250), each with its reply: one transaction for all of them
+    and their events. Returns the ids written; a delivery whose claim was lost meanwhile is not."""
+    if not sent:
+        return set()
+    replies = values(
+        column("id", Uuid), column("attempts", Integer), column("reply", Text), name="replies"
+    ).data([(job.id, job.attempts, reply[:REASON_MAX_LENGTH]) for job, reply in sent])
     async with engine.begin() as conn:
-        updated = await conn.scalar(
-            update(Delivery)
-            .where(_still_ours(job))
-            .values(
-                status=S.SENT.value,
-                sent_at=func.now(),
-                lease_until=None,
-                last_smtp_code=250,
-                smtp_reply=reply[:REASON_MAX_LENGTH],
-                last_error=None,
+        written = set(
+            (
+                await conn.scalars(
+                    update(Delivery)
+                    .where(
+                        Delivery.id == replies.c.id,
+                        Delivery.status == S.SENDING.value,
+                        Delivery.attempts == replies.c.attempts,
+                    )
+                    .values(
+                        status=S.SENT.value,
+                        sent_at=func.now(),
+                        lease_until=None,
+                        last_smtp_code=250,
+                        smtp_reply=replies.c.reply,
+                        last_error=None,
+                    )
+                    .returning(Delivery.id)
+                )
+            ).all()
+        )
+        if written:
+            await record_events(
+                conn,
+                outbox,
+                [
+                    e.DeliverySucceeded(
+                        organization_id=job.organization_id,
+                        delivery_id=job.id,
+                        purpose=job.purpose,
+                        subject_id=job.subject_id,
+                        smtp_reply=reply[:REASON_MAX_LENGTH],
+                    )
+                    for job, reply in sent
+                    if job.id in written
+                ],
             )
-            .returning(Delivery.id)
-        )
-        if updated is None:
-            return False
-        await record_event(
-            conn,
-            outbox,
-            e.DeliverySucceeded(
-                organization_id=job.organization_id,
-                delivery_id=job.id,
-                purpose=job.purpose,
-                subject_id=job.subject_id,
-                smtp_reply=reply[:REASON_MAX_LENGTH],
-            ),
-        )
-    return True
+    return written
 
 
 async def record_retry(

@@ -136,7 +136,7 @@ class Deliveries:
     def queue(self, sent) -> Any:
         with Session(self.engine) as session:
             if sent.event.event_type == "invitation_sent":
-                handlers.queue_invitation(session, sent.event, "test")
+                handlers.queue_invitations(session, [sent.event], "test")
             else:
                 handlers.queue_password_reset(session, sent.event, "test")
         return self.of(sent)

@@ -68,8 +68,8 @@ def test_a_result_for_a_claim_another_sender_took_over_is_dropped_with_no_event(
             id=row.id,
         )
         [fresh] = ours(await store.claim(engine, 1000, 30), [row])
-        late = await store.record_sent(engine, stale, "250 from the slow sender")
-        current = await store.record_sent(engine, fresh, "250 from the new sender")
+        late = row.id in await store.record_sent(engine, [(stale, "250 from the slow sender")])
+        current = row.id in await store.record_sent(engine, [(fresh, "250 from the new sender")])
         again = await store.record_failed(engine, fresh, 550, "too late")
         return stale, fresh, late, current, again
 

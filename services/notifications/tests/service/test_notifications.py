@@ -4,15 +4,21 @@ import json
 import uuid
 from datetime import timedelta
 
+import eventlet
+from kombu import Connection
 from nameko.standalone.events import event_dispatcher
 from nameko.testing.services import entrypoint_hook, entrypoint_waiter
+from nameko.testing.utils import get_extension
 from sqlalchemy import func, select, text
 
 from notifications.domain import SUPPRESSED_REASON
 from notifications.models import outbox
+from notifications.service import NotificationsService
 from shared.contracts import notifications as n
+from shared.messaging import BatchEventHandler
 from shared.outbox import relay_batch
 from shared.testing.helpers import hook_caller, random_email
+from shared.topology import Subscription
 
 
 def deliveries_for(infra, subject_id):
@@ -38,8 +44,11 @@ def outbox_events_for(infra, delivery_id):
 
 
 def handle(container, method, event):
+    """Call a handler with one event, as a redelivery would come (a batch handler, in a list)."""
+    payload = event.model_dump(mode="json")
+    batch = get_extension(container, BatchEventHandler, method_name=method) is not None
     with entrypoint_hook(container, method) as hook:
-        hook(event.model_dump(mode="json"))
+        hook([payload] if batch else payload)
 
 
 def test_an_invitation_sent_event_queues_one_delivery_with_the_link_still_sealed(
@@ -187,3 +196,37 @@ def test_the_services_relay_leaves_the_senders_results_to_the_sender_for_a_while
             conn.execute(select(outbox.c.event_id).where(outbox.c.published_at.is_(None))).scalars().all()
         )
     assert fresh in unpublished and waited not in unpublished
+
+
+def test_a_burst_with_one_bad_event_queues_every_good_one_once_and_parks_the_bad_one(
+    container_factory, settings, infra, invitation_sent, caplog
+):
+    # Published while no consumer runs, so the service finds them waiting and takes them in
+    # batches; the bad one fails its batch, which is then handled one event at a time.
+    sent = [invitation_sent() for _ in range(40)]
+    payloads = [s.event.model_dump(mode="json") for s in sent]
+    payloads.insert(17, {"this": "is not an invitation_sent event"})
+    dispatch = event_dispatcher(settings.nameko_config())
+    for payload in payloads:
+        dispatch("invitations", "invitation_sent", payload)
+
+    container = container_factory(NotificationsService, settings.nameko_config())
+    container.start()
+
+    dead = Subscription("invitations", "invitation_sent", "notifications", "on_invitation_sent")
+    with Connection(settings.amqp_uri) as conn, eventlet.Timeout(20):
+        channel = conn.default_channel
+        message = channel.basic_get(queue=dead.dead_letter_queue, no_ack=True)
+        while message is None:
+            eventlet.sleep(0.05)
+            message = channel.basic_get(queue=dead.dead_letter_queue, no_ack=True)
+        while sum(len(deliveries_for(infra, s.event.invitation_id)) for s in sent) < len(sent):
+            eventlet.sleep(0.05)
+    assert json.loads(message.body) == {"this": "is not an invitation_sent event"}
+    assert message.headers["x-portal-error"].startswith("InvalidInput")
+    # The bad event was in a batch with good ones (the batch size the log gives is above one).
+    [failed_batch] = [r.args[0] for r in caplog.records if r.msg.startswith("a batch of")]
+    assert failed_batch > 1
+    for s in sent:
+        [row] = deliveries_for(infra, s.event.invitation_id)
+        assert outbox_events_for(infra, row.id) == ["delivery_queued"]

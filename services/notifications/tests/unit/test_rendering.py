@@ -98,7 +98,7 @@ def test_the_message_has_text_and_html_a_stable_message_id_and_the_sender():
         mail_domain="portal.localhost",
         now=NOW,
     )
-    parsed = email.message_from_bytes(message.as_bytes(), policy=email.policy.default)
+    parsed = email.message_from_bytes(message, policy=email.policy.default)
     assert parsed["Message-ID"] == f"<{delivery_id}@portal.localhost>"
     assert parsed["From"] == "Portal <no-reply@portal.localhost>"
     assert parsed["To"].addresses[0].addr_spec == "tess@example.com"
@@ -106,3 +106,30 @@ def test_the_message_has_text_and_html_a_stable_message_id_and_the_sender():
     assert parsed["Subject"] == "Acme & Sons invites you to its portal"
     assert LINK in parsed.get_body(("plain",)).get_content()
     assert LINK.replace("&", "&amp;") in parsed.get_body(("html",)).get_content()
+
+
+def test_any_text_comes_back_whole_from_the_bytes_and_no_header_can_be_smuggled_in():
+    long_line = "word " * 40
+    rendered = rendering.RenderedEmail(
+        subject="Réglez votre accès au portail de la société Dupont & Fils, avant la fin du mois prochain",
+        text=f"Bonjour Zoë,\n\n{long_line}\n.a line that starts with a dot\n日本語のテキスト\n",
+        html=f"<p>Bonjour Zoë</p>\n<p>{long_line}</p>\n",
+    )
+    message = build_message(
+        delivery_id=uuid.uuid4(),
+        recipient="zoe@example.com",
+        recipient_name="Zoë\r\nBcc: victim@example.com",
+        email=rendered,
+        mail_from="Dupont & Fils <no-reply@portal.localhost>",
+        mail_domain="portal.localhost",
+        now=NOW,
+    )
+    assert all(len(line) <= 998 for line in message.split(b"\r\n"))
+    assert b"\n" not in message.replace(b"\r\n", b"")  # every line ends CRLF
+    parsed = email.message_from_bytes(message, policy=email.policy.default)
+    assert parsed["Subject"] == rendered.subject
+    assert parsed["From"].addresses[0].display_name == "Dupont & Fils"
+    assert parsed["To"].addresses[0].display_name == "Zoë Bcc: victim@example.com"
+    assert parsed["Bcc"] is None
+    assert parsed.get_body(("plain",)).get_content().replace("\r\n", "\n") == rendered.text
+    assert parsed.get_body(("html",)).get_content().replace("\r\n", "\n") == rendered.html
