@@ -8,7 +8,7 @@ with `first_time_seen` on their own `inbox` table, in the transaction of their e
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Sequence
 from datetime import timedelta
 from typing import Any
 from uuid import UUID
@@ -113,10 +113,8 @@ def first_time_seen_many(session: Any, inbox: Table, event_ids: Collection[UUID]
     if not event_ids:
         return set()
     rows = session.execute(
-        pg_insert(inbox)
-        .values([{"event_id": event_id, "handler": handler} for event_id in dict.fromkeys(event_ids)])
-        .on_conflict_do_nothing()
-        .returning(inbox.c.event_id)
+        pg_insert(inbox).on_conflict_do_nothing().returning(inbox.c.event_id),
+        [{"event_id": event_id, "handler": handler} for event_id in dict.fromkeys(event_ids)],
     )
     return {row.event_id for row in rows}
 
@@ -124,12 +122,13 @@ def first_time_seen_many(session: Any, inbox: Table, event_ids: Collection[UUID]
 def relay_batch(
     engine: Engine,
     outbox: Table,
-    publish: Callable[[Any], None],
+    publish: Callable[[Sequence[Any]], None],
     batch_size: int,
     backup_for: Collection[str] = (),
     backup_after_seconds: float = 0.0,
 ) -> int:
-    """Publish one batch of unpublished events, oldest first, then mark them; return how many.
+    """Publish one batch of unpublished events, oldest first (`publish` is given the rows and
+    returns once the broker has them all), then mark them; return how many.
 
     The rows stay locked (FOR UPDATE SKIP LOCKED) while they are published, so two relays of one
     service never publish the same row at the same time. A crash before the mark publishes them
@@ -155,9 +154,8 @@ def relay_batch(
         rows = conn.execute(
             query.order_by(outbox.c.id).limit(batch_size).with_for_update(skip_locked=True)
         ).all()
-        for row in rows:
-            publish(row)
         if rows:
+            publish(rows)
             faults.crash_point(faults.OUTBOX_PUBLISHED)
             conn.execute(
                 update(outbox)

@@ -7,16 +7,18 @@ and cleans up in `worker_teardown` / `stop`.
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
+import time
 import weakref
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from typing import Any
 
+import amqp
 import eventlet
 from eventlet.queue import Empty, Full, LightQueue
-from nameko.amqp.publish import Publisher
+from kombu import Connection
 from nameko.extensions import DependencyProvider
-from nameko.standalone.events import get_event_exchange
 from sqlalchemy import Table, text
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -25,6 +27,7 @@ from shared.health import Health
 from shared.messaging import rpc
 from shared.outbox import relay_batch
 from shared.passwords import Passwords, green_passwords
+from shared.topology import event_exchange_name
 
 log = logging.getLogger(__name__)
 
@@ -92,7 +95,7 @@ class OutboxRelay(DependencyProvider):
         self.engine = make_engine(
             self.settings.database_url, pool_size=1, application_name=f"{self.container.service_name}-relay"
         )
-        self.publisher = Publisher(self.settings.amqp_uri, use_confirms=True, serializer="json")
+        self.publisher = ConfirmedPublisher(self.settings.amqp_uri)
         self._wake: LightQueue = LightQueue(maxsize=1)
         self._running = False
         self._declared: set[str] = set()
@@ -105,10 +108,12 @@ class OutboxRelay(DependencyProvider):
         self._running = False
         self.wake()
         self._thread.wait()
+        self.publisher.close()
         self.engine.dispose()
 
     def kill(self) -> None:
         self._running = False
+        self.publisher.close()
         self.engine.dispose()
 
     def get_dependency(self, worker_ctx: Any) -> None:
@@ -129,7 +134,7 @@ class OutboxRelay(DependencyProvider):
                 published = relay_batch(
                     self.engine,
                     self.outbox,
-                    self._publish,
+                    self.publisher.publish,
                     self.settings.outbox_batch_size,
                     self.backup_for,
                     self.backup_after_seconds,
@@ -146,19 +151,91 @@ class OutboxRelay(DependencyProvider):
                 except Empty:
                     pass
 
-    def _publish(self, row: Any) -> None:
-        exchange = get_event_exchange(row.source, {})
-        self.publisher.publish(
-            row.payload,
-            exchange=exchange,
-            routing_key=row.event_type,
-            declare=[] if row.source in self._declared else [exchange],
-            message_id=str(row.event_id),
-            type=row.event_type,
-            timeout=PUBLISH_TIMEOUT_SECONDS,
-            confirm_timeout=PUBLISH_TIMEOUT_SECONDS,
-        )
-        self._declared.add(row.source)
+
+class ConfirmedPublisher:
+    """Publishes a batch of outbox rows as nameko publishes events (JSON to the topic exchange
+    `<source>.events`, routing key = event type, message id = event id, persistent) on one
+    channel in confirm mode, then waits once for the broker to confirm them all: one round trip
+    a batch, where nameko's Publisher waits for each event's confirm in turn. Any failure closes
+    the connection (the next batch opens another) and raises, so the rows stay unpublished."""
+
+    def __init__(self, amqp_uri: str) -> None:
+        self.amqp_uri = amqp_uri
+        self._connection: Connection | None = None
+        self._channel: Any = None
+        self._declared: set[str] = set()
+        self._unconfirmed: set[int] = set()
+        self._nacked = False
+        self._next_tag = 1
+
+    def publish(self, rows: Sequence[Any]) -> None:
+        try:
+            self._publish(rows)
+        except BaseException:
+            self.close()
+            raise
+
+    def _publish(self, rows: Sequence[Any]) -> None:
+        channel = self._open()
+        for row in rows:
+            exchange = event_exchange_name(row.source)
+            if exchange not in self._declared:
+                channel.exchange_declare(exchange, "topic", durable=True, auto_delete=False)
+                self._declared.add(exchange)
+            message = amqp.Message(
+                json.dumps(row.payload),
+                content_type="application/json",
+                content_encoding="utf-8",
+                delivery_mode=2,
+                message_id=str(row.event_id),
+                type=row.event_type,
+                application_headers={},
+            )
+            channel.basic_publish(
+                message, exchange=exchange, routing_key=row.event_type, timeout=PUBLISH_TIMEOUT_SECONDS
+            )
+            self._unconfirmed.add(self._next_tag)
+            self._next_tag += 1
+        deadline = time.monotonic() + PUBLISH_TIMEOUT_SECONDS
+        while self._unconfirmed and not self._nacked:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise TimeoutError(f"the broker did not confirm {len(self._unconfirmed)} event(s) in time")
+            assert self._connection is not None
+            self._connection.drain_events(timeout=remaining)
+        if self._nacked:
+            raise RuntimeError("the broker refused an event (basic.nack)")
+
+    def _open(self) -> Any:
+        if self._channel is None:
+            connection = Connection(self.amqp_uri, connect_timeout=PUBLISH_TIMEOUT_SECONDS)
+            connection.connect()
+            self._connection = connection
+            channel = connection.channel()
+            channel.confirm_select()
+            channel.events["basic_ack"].add(self._on_ack)
+            channel.events["basic_nack"].add(self._on_nack)
+            self._channel = channel
+            self._declared.clear()
+            self._unconfirmed.clear()
+            self._nacked = False
+            self._next_tag = 1
+        return self._channel
+
+    def _on_ack(self, delivery_tag: int, multiple: bool) -> None:
+        if multiple:
+            self._unconfirmed = {tag for tag in self._unconfirmed if tag > delivery_tag}
+        else:
+            self._unconfirmed.discard(delivery_tag)
+
+    def _on_nack(self, delivery_tag: int, multiple: bool) -> None:
+        self._nacked = True
+
+    def close(self) -> None:
+        connection, self._connection, self._channel = self._connection, None, None
+        if connection is not None:
+            with contextlib.suppress(Exception):  # closing a broken connection may fail
+                connection.close()
 
 
 class PasswordHashing(DependencyProvider):

@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID, uuid4
 
-from sqlalchemy import String, Uuid, cast, column, func, insert, select, text, update, values
+from sqlalchemy import String, Uuid, func, insert, select, text, update
 from sqlalchemy.dialects.postgresql import distinct_on
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.exc import IntegrityError
@@ -66,6 +66,7 @@ from shared.contracts.properties import (
     GetContactLinks,
     GetContactLinksMany,
 )
+from shared.db import table, unnest
 from shared.outbox import first_time_seen_many, record_event
 from shared.passwords import Passwords, password_problems
 from shared.sealing import seal
@@ -451,13 +452,12 @@ def _issue_invitations(
                 "payload": event.model_dump(mode="json"),
             }
         )
-    # One multi-row INSERT a table. Not executemany: psycopg sends that as a pipeline of one
-    # statement per row, and under eventlet each of its waits yields to every other green thread,
-    # which cost seconds a batch while delivery events were being handled.
-    session.execute(insert(Invitation).values(invitations))
-    session.execute(insert(InvitationHistory).values(history))
-    session.execute(insert(AccessAudit).values(audit))
-    session.execute(insert(outbox).values(events))  # the rows `record_event` writes, in order
+    # Multi-row INSERTs from one compiled statement each (`shared.db.batch_inserts`), on the
+    # tables themselves: the ORM's bulk path costs more than the rows.
+    session.execute(insert(table(Invitation)), invitations)
+    session.execute(insert(table(InvitationHistory)), history)
+    session.execute(insert(table(AccessAudit)), audit)
+    session.execute(insert(outbox), events)  # the rows `record_event` writes, in order
     return ids
 
 
@@ -1241,14 +1241,12 @@ def apply_delivery_facts(
                     }
                 )
         if states:
-            moved = values(column("id", Uuid), column("state", String), name="moved").data(
-                list(states.items())
-            )
+            moved = unnest("moved", id=(Uuid(), list(states)), state=(String(), list(states.values())))
             session.execute(
                 update(Invitation).where(Invitation.id == moved.c.id).values(state=moved.c.state),
                 execution_options={"synchronize_session": False},
             )
-            session.execute(insert(InvitationHistory), history)
+            session.execute(insert(table(InvitationHistory)), history)
     session.commit()
 
 
@@ -1452,17 +1450,12 @@ def process_bulk_invitations(session: Session, rpc: Any, settings: InvitationsSe
             strict=True,
         )
     )
-    decided = values(
-        column("contact_id", Uuid),
-        column("status", String),
-        column("reason", String),
-        column("invitation_id", Uuid),
-        name="decided",
-    ).data(
-        [
-            (contact_id, status, reason, issued.get(contact_id))
-            for contact_id, (status, reason) in outcome.items()
-        ]
+    decided = unnest(
+        "decided",
+        contact_id=(Uuid(), list(outcome)),
+        status=(String(), [status for status, _ in outcome.values()]),
+        reason=(String(), [reason for _, reason in outcome.values()]),
+        invitation_id=(Uuid(), [issued.get(contact_id) for contact_id in outcome]),
     )
     session.execute(
         update(BulkInvitationItem)
@@ -1473,8 +1466,7 @@ def process_bulk_invitations(session: Session, rpc: Any, settings: InvitationsSe
         .values(
             status=decided.c.status,
             reason=decided.c.reason,
-            # A column of NULLs only (a batch with nobody invited) would be text to PostgreSQL.
-            invitation_id=cast(decided.c.invitation_id, Uuid),
+            invitation_id=decided.c.invitation_id,
             processed_at=now,
         )
         .execution_options(synchronize_session=False)

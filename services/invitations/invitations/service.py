@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from nameko.extensions import DependencyProvider
@@ -165,7 +166,12 @@ class InvitationsService(HealthCheck):
 
     @timer("bulk_poll_seconds")
     def process_bulk_invitations(self) -> None:
-        handlers.process_bulk_invitations(self.db, self.remote, self.settings, utc_now())
+        """Batch after batch while there are contacts waiting (each batch its own transaction),
+        for at most `bulk_tick_seconds`: a bulk is not held to one batch per tick."""
+        until = time.monotonic() + self.settings.bulk_tick_seconds
+        while handlers.process_bulk_invitations(self.db, self.remote, self.settings, utc_now()):
+            if time.monotonic() >= until:
+                break
 
     @timer("reset_poll_seconds")
     def process_reset_requests(self) -> None:

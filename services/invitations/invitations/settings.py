@@ -23,6 +23,8 @@ class InvitationsSettings(ServiceSettings):
     reset_poll_seconds: float = Field(default=0.5, gt=0)
     bulk_poll_seconds: float = Field(default=0.2, gt=0)
     bulk_batch_size: int = Field(default=100, ge=1, le=500)
+    # One tick of the bulk timer works through batches for at most this long.
+    bulk_tick_seconds: float = Field(default=5.0, gt=0, le=60)
 
     @property
     def invitation_expiry(self) -> timedelta:

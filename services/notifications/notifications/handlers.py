@@ -25,6 +25,7 @@ from shared.contracts import events as e
 from shared.contracts import invitations as i
 from shared.contracts import notifications as n
 from shared.contracts.common import utc_now
+from shared.db import table
 from shared.outbox import first_time_seen, first_time_seen_many, record_events
 from shared.tokens import normalize_email
 
@@ -123,30 +124,28 @@ def _add_deliveries(session: Session, new: list[NewDelivery]) -> int:
     by_key = {item.idempotency_key: item for item in new}
     held = {key for key, item in by_key.items() if normalize_email(item.recipient) in suppressed}
     rows = session.execute(
-        pg_insert(Delivery)
-        .values(
-            [
-                {
-                    "id": uuid4(),
-                    "idempotency_key": key,
-                    "purpose": item.purpose,
-                    "subject_id": item.subject_id,
-                    "organization_id": item.organization_id,
-                    "recipient": item.recipient,
-                    "locale": item.locale,
-                    "context": item.context,
-                    "status": domain.initial_status(key in held).value,
-                    "attempts": 0,
-                    "next_attempt_at": now,
-                    "created_at": now,
-                    "failed_at": now if key in held else None,
-                    "last_error": domain.SUPPRESSED_REASON if key in held else None,
-                }
-                for key, item in by_key.items()
-            ]
-        )
-        .on_conflict_do_nothing(index_elements=[Delivery.idempotency_key])
-        .returning(Delivery.id, Delivery.idempotency_key)
+        pg_insert(table(Delivery))
+        .on_conflict_do_nothing(index_elements=["idempotency_key"])
+        .returning(Delivery.id, Delivery.idempotency_key),
+        [
+            {
+                "id": uuid4(),
+                "idempotency_key": key,
+                "purpose": item.purpose,
+                "subject_id": item.subject_id,
+                "organization_id": item.organization_id,
+                "recipient": item.recipient,
+                "locale": item.locale,
+                "context": item.context,
+                "status": domain.initial_status(key in held).value,
+                "attempts": 0,
+                "next_attempt_at": now,
+                "created_at": now,
+                "failed_at": now if key in held else None,
+                "last_error": domain.SUPPRESSED_REASON if key in held else None,
+            }
+            for key, item in by_key.items()
+        ],
     ).all()
     facts: list[e.Event] = []
     for delivery_id, key in rows:

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import Integer, Text, Uuid, and_, column, exists, func, or_, select, update, values
+from sqlalchemy import Integer, Text, Uuid, and_, exists, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
@@ -23,6 +23,7 @@ from notifications.models import Delivery, Suppression, outbox
 from notifications.settings import NotificationsSettings
 from shared.contracts import events as e
 from shared.contracts.notifications import DeliveryStatus
+from shared.db import batch_inserts, unnest
 from shared.outbox import record_event, record_events
 from shared.tokens import normalize_email
 
@@ -35,7 +36,7 @@ REASON_MAX_LENGTH = 1000
 
 def make_async_engine(settings: NotificationsSettings) -> AsyncEngine:
     """A pool with one connection per worker, one for the claimer and one for the event relay."""
-    return create_async_engine(
+    engine = create_async_engine(
         settings.database_url,
         pool_size=settings.sender_concurrency + 2,
         max_overflow=0,
@@ -47,6 +48,8 @@ def make_async_engine(settings: NotificationsSettings) -> AsyncEngine:
             "options": f"-c statement_timeout={STATEMENT_TIMEOUT_MS}",
         },
     )
+    batch_inserts(engine.sync_engine)
+    return engine
 
 
 @dataclass(frozen=True)
@@ -135,9 +138,12 @@ async def record_sent(engine: AsyncEngine, sent: list[tuple[Job, str]]) -> set[u
     and their events. Returns the ids written; a delivery whose claim was lost meanwhile is not."""
     if not sent:
         return set()
-    replies = values(
-        column("id", Uuid), column("attempts", Integer), column("reply", Text), name="replies"
-    ).data([(job.id, job.attempts, reply[:REASON_MAX_LENGTH]) for job, reply in sent])
+    replies = unnest(
+        "replies",
+        id=(Uuid(), [job.id for job, _ in sent]),
+        attempts=(Integer(), [job.attempts for job, _ in sent]),
+        reply=(Text(), [reply[:REASON_MAX_LENGTH] for _, reply in sent]),
+    )
     async with engine.begin() as conn:
         written = set(
             (

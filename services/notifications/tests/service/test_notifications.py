@@ -187,7 +187,14 @@ def test_the_services_relay_leaves_the_senders_results_to_the_sender_for_a_while
     published = []
     senders = ("delivery_succeeded", "delivery_failed")
 
-    relay_batch(infra.engine, outbox, lambda row: published.append(row.event_id), 10_000, senders, 5.0)
+    relay_batch(
+        infra.engine,
+        outbox,
+        lambda rows: published.extend(row.event_id for row in rows),
+        10_000,
+        senders,
+        5.0,
+    )
 
     assert fresh not in published
     assert {waited, own} <= set(published)
