@@ -4,7 +4,8 @@ One claimer takes due deliveries from the database into a bounded queue, in chun
 half `sender_batch_size` (`domain.claim_size`); `sender_concurrency`
 workers each hold one SMTP connection and send what they take from the queue, rendering each email
 just before it is sent (the link is unsealed only then, in memory). Every result is written with
-its outbox event in one transaction; an event relay publishes them.
+its outbox event in one transaction: a writer saves the sent emails of the last moments together,
+a retry or a failure is saved at once. An event relay publishes them.
 
 On SIGTERM or SIGINT it stops claiming, gives back what it claimed but had not started, lets the
 emails in flight finish (for at most `smtp_timeout_seconds`), publishes the last events, and closes
@@ -41,6 +42,7 @@ log = logging.getLogger("notifications.sender")
 # its lease; the email was sent or not either way, and a lost result means at worst a duplicate.
 RESULT_WRITE_ATTEMPTS = 4
 MAX_CLAIM_BACKOFF_SECONDS = 10.0
+RESULT_WRITE_LINGER_SECONDS = 0.05
 
 
 class Sender:
@@ -247,12 +249,17 @@ class Sender:
 
     async def _write_sent(self, engine: AsyncEngine, relay: EventRelay) -> None:
         """Save the sent emails' results: everything the workers finished while the last write
-        ran goes in the next one (at most `sender_batch_size`), so at full pace it is one
-        transaction for many emails, and at a trickle one for each, at once."""
+        ran, or within 50 ms of the first result, goes in one transaction (at most
+        `sender_batch_size`), so at full pace it is one transaction for many emails. A crash
+        meanwhile loses only results, never emails: the deliveries are sent again when their
+        lease ends (at least once)."""
         finished = False
         while not finished:
             batch: list[tuple[store.Job, str]] = []
             item = await self._sent.get()
+            if item is not None and self._sent.empty():
+                # The other workers' results of the next moments join this one's transaction.
+                await asyncio.sleep(RESULT_WRITE_LINGER_SECONDS)
             while item is not None:
                 batch.append(item)
                 if len(batch) >= self.settings.sender_batch_size or self._sent.empty():
