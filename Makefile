@@ -12,7 +12,7 @@ NO_EVENTLET := -p no:pytest_nameko
 STAMP := $(VENV)/.installed
 
 .PHONY: up test install browser infra lint unit service e2e faults faults-full hostile hostile-full reset clean \
-        bench bench-rpc bench-page bench-bulk bench-senders bench-passwords screenshots
+        bench bench-rpc bench-page bench-bulk bench-senders bench-passwords bench-compose screenshots
 
 up: install
 	$(BIN)/python -m devtools.up
@@ -71,7 +71,7 @@ screenshots: install infra browser
 	SCREENSHOTS_DIR=$(CURDIR)/docs/screenshots $(PYTEST) $(NO_EVENTLET) -m browser tests/e2e
 
 # Benchmarks, on demand (never part of `make test`): results in bench/results/, tables in docs/performance.md.
-bench: bench-rpc bench-page bench-bulk bench-senders bench-passwords
+bench: bench-rpc bench-page bench-bulk bench-senders bench-passwords bench-compose
 
 bench-rpc: install infra
 	$(BIN)/python -m bench.rpc
@@ -87,6 +87,9 @@ bench-senders: install infra
 
 bench-passwords: install infra
 	$(BIN)/python -m bench.passwords
+
+bench-compose: install
+	$(BIN)/python -m bench.compose
 
 # Forget the local run's data: its database and demo credentials.
 reset: install
