@@ -8,6 +8,7 @@ to an ordinary portal page, kept as it is in the delivery (`maintenance_values`)
 
 from __future__ import annotations
 
+import functools
 import quopri
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -148,7 +149,7 @@ def build_message(
     more than everything else the sender does for one."""
     boundary = f"=_{uuid4().hex}"  # the parts are ASCII-only text of at most 78 columns a line
     headers = [
-        ("From", _address_header(*parseaddr(mail_from)[::-1])),
+        ("From", _from_header(mail_from)),
         ("To", _address_header(recipient, recipient_name)),
         ("Subject", _text_header("Subject", email.subject)),
         ("Date", format_datetime(now.astimezone(UTC))),
@@ -170,6 +171,13 @@ def build_message(
         ]
     lines += [f"--{boundary}--", ""]
     return "\r\n".join(lines).encode("ascii")
+
+
+@functools.cache
+def _from_header(mail_from: str) -> str:
+    """The configured sender, parsed and encoded once (it is the same for every email)."""
+    name, address = parseaddr(mail_from)
+    return _address_header(address, name)
 
 
 def _address_header(address: str, name: str) -> str:

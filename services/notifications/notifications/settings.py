@@ -23,7 +23,7 @@ class NotificationsSettings(ServiceSettings):
     # Worker coroutines of one sender process, each with one SMTP connection it reuses.
     sender_concurrency: int = Field(default=4, ge=1, le=100)
     # The most deliveries one sender process holds claimed and not yet sent.
-    sender_batch_size: int = Field(default=100, ge=1, le=1000)
+    sender_batch_size: int = Field(default=20, ge=1, le=1000)
     sender_poll_seconds: float = Field(default=0.2, gt=0, le=60)
     # A claimed delivery whose sender has not answered by then is claimed again by any sender.
     claim_lease_seconds: float = Field(default=120, gt=0, le=3600)

@@ -4,8 +4,8 @@ One claimer takes due deliveries from the database into a bounded queue, in chun
 half `sender_batch_size` (`domain.claim_size`); `sender_concurrency`
 workers each hold one SMTP connection and send what they take from the queue, rendering each email
 just before it is sent (the link is unsealed only then, in memory). Every result is written with
-its outbox event in one transaction: a writer saves the sent emails of the last moments together,
-a retry or a failure is saved at once. An event relay publishes them.
+its outbox event in one transaction: a writer saves the sent emails that finish together in one
+(group commit), a retry or a failure is saved at once. An event relay publishes them.
 
 On SIGTERM or SIGINT it stops claiming, gives back what it claimed but had not started, lets the
 emails in flight finish (for at most `smtp_timeout_seconds`), publishes the last events, and closes
@@ -42,7 +42,6 @@ log = logging.getLogger("notifications.sender")
 # its lease; the email was sent or not either way, and a lost result means at worst a duplicate.
 RESULT_WRITE_ATTEMPTS = 4
 MAX_CLAIM_BACKOFF_SECONDS = 10.0
-RESULT_WRITE_LINGER_SECONDS = 0.05
 
 
 class Sender:
@@ -74,7 +73,7 @@ class Sender:
         # Unbounded, so the shutdown's "finish" markers never wait; the claimer keeps it within
         # sender_batch_size itself.
         queue: asyncio.Queue[store.Job | None] = asyncio.Queue()
-        self._sent: asyncio.Queue[tuple[store.Job, str] | None] = asyncio.Queue()
+        self._sent: asyncio.Queue[tuple[store.Job, str, asyncio.Future[None]] | None] = asyncio.Queue()
         writer = asyncio.create_task(self._write_sent(engine, relay), name="result-writer")
         workers = [
             asyncio.create_task(self._work(engine, relay, queue), name=f"smtp-worker-{n}")
@@ -211,7 +210,9 @@ class Sender:
         if decision.action == domain.Action.SENT:
             log.info("delivery %s to %s: sent (%s)", job.id, job.recipient, code)
             faults.crash_point(faults.SENDER_SMTP_ACCEPTED)
-            self._sent.put_nowait((job, outcome.reply))
+            saved: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+            self._sent.put_nowait((job, outcome.reply, saved))
+            await saved
         elif decision.action == domain.Action.RETRY:
             delay = domain.retry_delay(job.attempts, s.retry_base_seconds, s.retry_cap_seconds, self.jitter())
             log.warning(
@@ -248,26 +249,27 @@ class Sender:
             )
 
     async def _write_sent(self, engine: AsyncEngine, relay: EventRelay) -> None:
-        """Save the sent emails' results: everything the workers finished while the last write
-        ran, or within 50 ms of the first result, goes in one transaction (at most
-        `sender_batch_size`), so at full pace it is one transaction for many emails. A crash
-        meanwhile loses only results, never emails: the deliveries are sent again when their
-        lease ends (at least once)."""
+        """Save the sent emails' results, group commit: the results the other workers finished
+        while the last write ran go together in the next transaction. Each worker waits for its
+        own result to be saved before it sends again, so a crash never leaves more than one
+        unsaved result per SMTP connection (window d of docs/reliability.md)."""
         finished = False
         while not finished:
-            batch: list[tuple[store.Job, str]] = []
+            batch: list[tuple[store.Job, str, asyncio.Future[None]]] = []
             item = await self._sent.get()
-            if item is not None and self._sent.empty():
-                # The other workers' results of the next moments join this one's transaction.
-                await asyncio.sleep(RESULT_WRITE_LINGER_SECONDS)
             while item is not None:
                 batch.append(item)
-                if len(batch) >= self.settings.sender_batch_size or self._sent.empty():
+                if self._sent.empty():
                     break
                 item = self._sent.get_nowait()
             finished = item is None
             if batch:
-                await self._save_sent(engine, relay, batch)
+                try:
+                    await self._save_sent(engine, relay, [(job, reply) for job, reply, _ in batch])
+                finally:
+                    for _, _, saved in batch:
+                        if not saved.done():
+                            saved.set_result(None)
 
     async def _save_sent(
         self, engine: AsyncEngine, relay: EventRelay, batch: list[tuple[store.Job, str]]
