@@ -4,8 +4,8 @@ One claimer takes due deliveries from the database into a bounded queue, in chun
 half `sender_batch_size` (`domain.claim_size`); `sender_concurrency`
 workers each hold one SMTP connection and send what they take from the queue, rendering each email
 just before it is sent (the link is unsealed only then, in memory). Every result is written with
-its outbox event in one transaction: a writer saves the sent emails that finish together in one
-(group commit), a retry or a failure is saved at once. An event relay publishes them.
+its outbox event in one transaction: a writer saves the sent emails of 50 ms together, a retry or
+a failure is saved at once. An event relay publishes them.
 
 On SIGTERM or SIGINT it stops claiming, gives back what it claimed but had not started, lets the
 emails in flight finish (for at most `smtp_timeout_seconds`), publishes the last events, and closes
@@ -42,6 +42,7 @@ log = logging.getLogger("notifications.sender")
 # its lease; the email was sent or not either way, and a lost result means at worst a duplicate.
 RESULT_WRITE_ATTEMPTS = 4
 MAX_CLAIM_BACKOFF_SECONDS = 10.0
+RESULT_WRITE_LINGER_SECONDS = 0.05
 
 
 class Sender:
@@ -73,7 +74,9 @@ class Sender:
         # Unbounded, so the shutdown's "finish" markers never wait; the claimer keeps it within
         # sender_batch_size itself.
         queue: asyncio.Queue[store.Job | None] = asyncio.Queue()
-        self._sent: asyncio.Queue[tuple[store.Job, str, asyncio.Future[None]] | None] = asyncio.Queue()
+        self._sent: asyncio.Queue[tuple[store.Job, str] | None] = asyncio.Queue()
+        # Emails being sent or sent and not yet recorded: what a crash can make go out twice.
+        self._unsaved = asyncio.Semaphore(s.sender_batch_size)
         writer = asyncio.create_task(self._write_sent(engine, relay), name="result-writer")
         workers = [
             asyncio.create_task(self._work(engine, relay, queue), name=f"smtp-worker-{n}")
@@ -177,10 +180,18 @@ class Sender:
         except Exception as exc:
             # Only the exception's type: its text could quote the context.
             log.error("delivery %s: the email could not be rendered (%s)", job.id, type(exc).__name__)
-            outcome = Outcome(None, f"the email could not be rendered ({type(exc).__name__})")
-        else:
+            await self._settle(
+                engine, relay, job, Outcome(None, f"the email could not be rendered ({type(exc).__name__})")
+            )
+            return
+        await self._unsaved.acquire()  # released once the result is saved (or given up)
+        sent = False
+        try:
             outcome = await smtp.send(message, job.recipient)
-        await self._settle(engine, relay, job, outcome)
+            sent = await self._settle(engine, relay, job, outcome)
+        finally:
+            if not sent:
+                self._unsaved.release()
 
     def _compose(self, job: store.Job) -> bytes:
         s = self.settings
@@ -201,7 +212,8 @@ class Sender:
             now=utc_now(),
         )
 
-    async def _settle(self, engine: AsyncEngine, relay: EventRelay, job: store.Job, outcome: Outcome) -> None:
+    async def _settle(self, engine: AsyncEngine, relay: EventRelay, job: store.Job, outcome: Outcome) -> bool:
+        """Record the outcome; True when it is a sent email handed to the result writer."""
         s = self.settings
         decision = domain.decide(
             outcome.code, job.attempts, s.max_attempts, recipient_refused=outcome.recipient_refused
@@ -210,9 +222,8 @@ class Sender:
         if decision.action == domain.Action.SENT:
             log.info("delivery %s to %s: sent (%s)", job.id, job.recipient, code)
             faults.crash_point(faults.SENDER_SMTP_ACCEPTED)
-            saved: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-            self._sent.put_nowait((job, outcome.reply, saved))
-            await saved
+            self._sent.put_nowait((job, outcome.reply))
+            return True
         elif decision.action == domain.Action.RETRY:
             delay = domain.retry_delay(job.attempts, s.retry_base_seconds, s.retry_cap_seconds, self.jitter())
             log.warning(
@@ -247,45 +258,60 @@ class Sender:
                     engine, job, outcome.code, outcome.reply, suppress=decision.suppress
                 ),
             )
+        return False
 
     async def _write_sent(self, engine: AsyncEngine, relay: EventRelay) -> None:
-        """Save the sent emails' results, group commit: the results the other workers finished
-        while the last write ran go together in the next transaction. Each worker waits for its
-        own result to be saved before it sends again, so a crash never leaves more than one
-        unsaved result per SMTP connection (window d of docs/reliability.md)."""
+        """Save the sent emails' results: those that finish within 50 ms of the first, or until
+        `sender_batch_size` wait, go in one transaction. A worker does not wait for its result,
+        but sends no more once `sender_batch_size` emails are sent or sending and unsaved, so a
+        crash can make at most that many go out twice (window d of docs/reliability.md)."""
+        loop = asyncio.get_running_loop()
         finished = False
         while not finished:
-            batch: list[tuple[store.Job, str, asyncio.Future[None]]] = []
             item = await self._sent.get()
-            while item is not None:
-                batch.append(item)
-                if self._sent.empty():
-                    break
-                item = self._sent.get_nowait()
-            finished = item is None
-            if batch:
+            if item is None:
+                break
+            batch = [item]
+            deadline = loop.time() + RESULT_WRITE_LINGER_SECONDS
+            while len(batch) < self.settings.sender_batch_size:
                 try:
-                    await self._save_sent(engine, relay, [(job, reply) for job, reply, _ in batch])
-                finally:
-                    for _, _, saved in batch:
-                        if not saved.done():
-                            saved.set_result(None)
+                    item = await asyncio.wait_for(self._sent.get(), max(0.0, deadline - loop.time()))
+                except TimeoutError:
+                    break
+                if item is None:
+                    finished = True
+                    break
+                batch.append(item)
+            try:
+                await self._save_sent(engine, relay, batch)
+            finally:
+                for _ in batch:
+                    self._unsaved.release()
 
     async def _save_sent(
         self, engine: AsyncEngine, relay: EventRelay, batch: list[tuple[store.Job, str]]
     ) -> None:
-        for attempt in range(1, RESULT_WRITE_ATTEMPTS + 1):
+        """Retried until saved while the claims last (a database restart costs no duplicate),
+        or a few times once the sender is stopping; then the rows wait for their leases to end
+        and the emails go out again."""
+        lease_ends = min(job.claimed_at for job, _ in batch) + self.settings.claim_lease_seconds
+        attempt = 0
+        while True:
+            attempt += 1
             try:
                 written = await store.record_sent(engine, batch)
             except Exception as exc:
-                if attempt == RESULT_WRITE_ATTEMPTS:
+                give_up = time.monotonic() >= lease_ends or (
+                    self._stopping.is_set() and attempt >= RESULT_WRITE_ATTEMPTS
+                )
+                if give_up:
                     log.error(
                         "%d sent email(s): the results could not be saved (%s)",
                         len(batch),
                         type(exc).__name__,
                     )
                     return
-                await asyncio.sleep(0.5 * 2 ** (attempt - 1))
+                await asyncio.sleep(min(0.5 * 2 ** (attempt - 1), MAX_CLAIM_BACKOFF_SECONDS))
                 continue
             for job, _ in batch:
                 if job.id not in written:

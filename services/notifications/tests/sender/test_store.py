@@ -97,3 +97,33 @@ def test_every_statement_of_the_sender_has_a_timeout(settings):
             return await conn.scalar(text("SHOW statement_timeout"))
 
     assert run(settings, show) == "30s"
+
+
+def test_results_saved_together_write_only_the_claims_still_held(settings, deliveries, invitation_sent):
+    rows = [deliveries.queue(invitation_sent()) for _ in range(3)]
+
+    async def race(engine):
+        jobs = ours(await store.claim(engine, 1000, 30), rows)
+        taken_over = jobs[0]
+        deliveries.execute(
+            "UPDATE notifications.deliveries SET attempts = attempts + 1 WHERE id = :id", id=taken_over.id
+        )
+        return taken_over, await store.record_sent(engine, [(job, f"250 ok {job.id}") for job in jobs])
+
+    taken_over, written = run(settings, race)
+    assert written == {row.id for row in rows} - {taken_over.id}
+    for row in rows:
+        saved = deliveries.get(row.id)
+        if row.id == taken_over.id:
+            assert saved.status == "sending"
+        else:
+            assert (saved.status, saved.smtp_reply) == ("sent", f"250 ok {row.id}")
+    succeeded = (
+        deliveries.execute(
+            "SELECT payload->>'delivery_id' FROM notifications.outbox WHERE event_type = 'delivery_succeeded'"
+        )
+        .scalars()
+        .all()
+    )
+    assert str(taken_over.id) not in succeeded
+    assert {str(row.id) for row in rows if row.id != taken_over.id} <= set(succeeded)
