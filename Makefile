@@ -17,7 +17,11 @@ STAMP := $(VENV)/.installed
 up: install
 	$(BIN)/python -m devtools.up
 
-test: install browser infra lint unit service e2e
+# Lint, unit and service tests run side by side (each test run has a database and a vhost of its
+# own); then the end-to-end suites, alone, because the fault suite stops and starts the servers.
+test: install browser infra
+	$(MAKE) --no-print-directory -j3 --output-sync=target lint unit service
+	$(MAKE) --no-print-directory e2e
 
 $(STAMP): constraints.txt requirements-dev.txt shared/pyproject.toml services/*/pyproject.toml devtools/pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else "Python 3.11 is needed; set PYTHON=python3.11")'
