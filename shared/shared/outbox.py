@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Collection, Sequence
 from datetime import timedelta
-from typing import Any
+from typing import Any, TypeVar
 from uuid import UUID
 
 from sqlalchemy import (
@@ -35,6 +35,8 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from shared import faults
 from shared.contracts.events import Event
+
+E = TypeVar("E", bound=Event)
 
 
 def outbox_table(metadata: MetaData) -> Table:
@@ -107,16 +109,25 @@ def first_time_seen(session: Any, inbox: Table, event_id: UUID, handler: str) ->
     return result.first() is not None
 
 
-def first_time_seen_many(session: Any, inbox: Table, event_ids: Collection[UUID], handler: str) -> set[UUID]:
-    """`first_time_seen` for a batch, in one statement: the ids `handler` has not handled before
-    (each once, however often it is in `event_ids`). Sync sessions only."""
-    if not event_ids:
-        return set()
+def first_time_seen_many(session: Any, inbox: Table, events: Sequence[E], handler: str) -> list[E]:
+    """`first_time_seen` for a batch, in one statement: the events `handler` has not handled
+    before, in their order, each once however often it is in `events`. Sync sessions only."""
+    if not events:
+        return []
     rows = session.execute(
         pg_insert(inbox).on_conflict_do_nothing().returning(inbox.c.event_id),
-        [{"event_id": event_id, "handler": handler} for event_id in dict.fromkeys(event_ids)],
+        [
+            {"event_id": event_id, "handler": handler}
+            for event_id in dict.fromkeys(e.event_id for e in events)
+        ],
     )
-    return {row.event_id for row in rows}
+    new_ids = {row.event_id for row in rows}
+    fresh = []
+    for event in events:
+        if event.event_id in new_ids:
+            new_ids.discard(event.event_id)  # a duplicate within the batch counts once
+            fresh.append(event)
+    return fresh
 
 
 def relay_batch(

@@ -7,7 +7,7 @@ happens before the transaction that writes, so no row lock waits on argon2.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID, uuid4
@@ -1202,7 +1202,7 @@ def expire_invitations(session: Session, now: datetime) -> int:
 
 def apply_delivery_facts(
     session: Session,
-    events: list[e.DeliveryQueued] | list[e.DeliverySucceeded] | list[e.DeliveryFailed],
+    events: Sequence[e.DeliveryQueued | e.DeliverySucceeded | e.DeliveryFailed],
     fact: str,
     handler: str,
 ) -> None:
@@ -1210,11 +1210,9 @@ def apply_delivery_facts(
     one transaction. Only an invitation's email moves one: the results of other emails (a
     password reset, a maintenance update, whose `subject_id` is an account or a maintenance
     request) are recorded as seen and change nothing."""
-    new_ids = first_time_seen_many(session, inbox, [event.event_id for event in events], handler)
     moving: dict[UUID, list[e.DeliveryQueued | e.DeliverySucceeded | e.DeliveryFailed]] = defaultdict(list)
-    for event in events:
-        if event.event_id in new_ids and event.purpose == "invitation":
-            new_ids.discard(event.event_id)  # a duplicate within the batch counts once
+    for event in first_time_seen_many(session, inbox, events, handler):
+        if event.purpose == "invitation":
             moving[event.subject_id].append(event)
     if moving:
         # Locked in id order, so two batches touching the same invitations never deadlock.

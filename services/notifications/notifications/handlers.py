@@ -35,12 +35,7 @@ from shared.tokens import normalize_email
 def queue_invitations(session: Session, events: list[e.InvitationSent], handler: str) -> None:
     """One delivery for each invitation email, queued (or suppressed), with its event: a batch of
     events in one transaction with their inbox rows."""
-    new_ids = first_time_seen_many(session, inbox, [event.event_id for event in events], handler)
-    fresh = []
-    for event in events:
-        if event.event_id in new_ids:
-            new_ids.discard(event.event_id)  # a duplicate within the batch counts once
-            fresh.append(event)
+    fresh = first_time_seen_many(session, inbox, events, handler)
     added = _add_deliveries(session, [_invitation_delivery(event) for event in fresh])
     session.commit()
     if added:
