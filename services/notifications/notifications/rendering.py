@@ -43,6 +43,7 @@ class Templates:
             trim_blocks=True,
             lstrip_blocks=True,
             keep_trailing_newline=True,
+            auto_reload=False,  # loaded once: no file check for every email sent
         )
         self.locales = frozenset(path.name for path in directory.iterdir() if path.is_dir())
 

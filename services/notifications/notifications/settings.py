@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from email.utils import parseaddr
+from functools import cached_property
 
 from pydantic import AnyHttpUrl, Field, SecretStr, field_validator, model_validator
 
@@ -58,10 +59,10 @@ class NotificationsSettings(ServiceSettings):
         """An ordinary (not secret) link to a portal page: `path` starts with a slash."""
         return f"{str(self.public_base_url).rstrip('/')}{path}"
 
-    @property
+    @cached_property  # parsed once: the sender uses it for every email
     def mail_from_address(self) -> str:
         return parseaddr(self.mail_from)[1]
 
-    @property
+    @cached_property
     def mail_domain(self) -> str:
         return self.mail_from_address.rsplit("@", 1)[1]

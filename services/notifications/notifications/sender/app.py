@@ -4,7 +4,7 @@ One claimer takes due deliveries from the database into a bounded queue, in chun
 half `sender_batch_size` (`domain.claim_size`); `sender_concurrency`
 workers each hold one SMTP connection and send what they take from the queue, rendering each email
 just before it is sent (the link is unsealed only then, in memory). Every result is written with
-its outbox event in one transaction: a writer saves the sent emails of 50 ms together, a retry or
+its outbox event in one transaction: a writer saves the sent emails of 150 ms together, a retry or
 a failure is saved at once. An event relay publishes them.
 
 On SIGTERM or SIGINT it stops claiming, gives back what it claimed but had not started, lets the
@@ -42,7 +42,7 @@ log = logging.getLogger("notifications.sender")
 # its lease; the email was sent or not either way, and a lost result means at worst a duplicate.
 RESULT_WRITE_ATTEMPTS = 4
 MAX_CLAIM_BACKOFF_SECONDS = 10.0
-RESULT_WRITE_LINGER_SECONDS = 0.05
+RESULT_WRITE_LINGER_SECONDS = 0.15
 
 
 class Sender:
@@ -261,7 +261,7 @@ class Sender:
         return False
 
     async def _write_sent(self, engine: AsyncEngine, relay: EventRelay) -> None:
-        """Save the sent emails' results: those that finish within 50 ms of the first, or until
+        """Save the sent emails' results: those that finish within 150 ms of the first, or until
         `sender_batch_size` wait, go in one transaction. A worker does not wait for its result,
         but sends no more once `sender_batch_size` emails are sent or sending and unsaved, so a
         crash can make at most that many go out twice (window d of docs/reliability.md)."""

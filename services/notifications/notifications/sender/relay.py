@@ -1,6 +1,6 @@
 """Publishes the notifications outbox from the sender process, so the sender's own facts
-(`delivery_succeeded`, `delivery_failed`) leave within milliseconds even when it runs on its own.
-Woken by a result, it waits `linger_seconds` (50 ms) before publishing, so the results the other
+(`delivery_succeeded`, `delivery_failed`) leave within a fraction of a second even when it runs on its own.
+Woken by a result, it waits `linger_seconds` (150 ms) before publishing, so the results the other
 workers write meanwhile go out in the same batch: at full pace that is a few events a transaction
 rather than one transaction, and one lock of the outbox, per email.
 
@@ -32,7 +32,7 @@ log = logging.getLogger(__name__)
 CONNECT_TIMEOUT_SECONDS = 10
 PUBLISH_TIMEOUT_SECONDS = 10
 MAX_BACKOFF_SECONDS = 10.0
-WAKE_LINGER_SECONDS = 0.05
+WAKE_LINGER_SECONDS = 0.15
 
 
 async def wait_any(events: Iterable[asyncio.Event], timeout: float) -> None:

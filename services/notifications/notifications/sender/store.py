@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import Integer, Text, Uuid, and_, exists, func, or_, select, update
+from sqlalchemy import Integer, Interval, Text, Uuid, and_, bindparam, exists, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
@@ -72,9 +72,8 @@ def _recipient_suppressed() -> Any:
     return exists().where(Suppression.address == func.lower(func.btrim(Delivery.recipient)))
 
 
-async def claim(engine: AsyncEngine, limit: int, lease_seconds: float) -> list[Job]:
-    """Take up to `limit` due deliveries: queued ones whose time has come, and ones a sender
-    claimed and never finished (its lease ran out: it crashed or hung)."""
+def _claim_statement() -> Any:
+    """Built once; each claim binds `limit` and `lease`."""
     now = func.now()
     due = (
         select(Delivery.id)
@@ -85,32 +84,39 @@ async def claim(engine: AsyncEngine, limit: int, lease_seconds: float) -> list[J
             )
         )
         .order_by(Delivery.next_attempt_at)
-        .limit(limit)
+        .limit(bindparam("limit", type_=Integer()))
         .with_for_update(skip_locked=True)
     )
+    return (
+        update(Delivery)
+        .where(Delivery.id.in_(due.scalar_subquery()))
+        .values(
+            status=S.SENDING.value,
+            lease_until=now + bindparam("lease", type_=Interval()),
+            attempts=Delivery.attempts + 1,
+        )
+        .returning(
+            Delivery.id,
+            Delivery.purpose,
+            Delivery.subject_id,
+            Delivery.organization_id,
+            Delivery.recipient,
+            Delivery.locale,
+            Delivery.context,
+            Delivery.attempts,
+            _recipient_suppressed().label("suppressed"),
+        )
+    )
+
+
+_CLAIM = _claim_statement()
+
+
+async def claim(engine: AsyncEngine, limit: int, lease_seconds: float) -> list[Job]:
+    """Take up to `limit` due deliveries: queued ones whose time has come, and ones a sender
+    claimed and never finished (its lease ran out: it crashed or hung)."""
     async with engine.begin() as conn:
-        rows = (
-            await conn.execute(
-                update(Delivery)
-                .where(Delivery.id.in_(due.scalar_subquery()))
-                .values(
-                    status=S.SENDING.value,
-                    lease_until=now + timedelta(seconds=lease_seconds),
-                    attempts=Delivery.attempts + 1,
-                )
-                .returning(
-                    Delivery.id,
-                    Delivery.purpose,
-                    Delivery.subject_id,
-                    Delivery.organization_id,
-                    Delivery.recipient,
-                    Delivery.locale,
-                    Delivery.context,
-                    Delivery.attempts,
-                    _recipient_suppressed().label("suppressed"),
-                )
-            )
-        ).all()
+        rows = (await conn.execute(_CLAIM, {"limit": limit, "lease": timedelta(seconds=lease_seconds)})).all()
     claimed_at = time.monotonic()
     return [
         Job(
