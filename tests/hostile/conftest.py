@@ -139,13 +139,20 @@ class Organization:
         )
         return {**tenant, "property": prop, "unit": prop["unit"], "lease": lease}
 
-    def landlord_of_property(self, email: str | None = None) -> dict[str, Any]:
-        landlord = self.contact("landlord", email)
-        prop = self.property()
+    def linked_to_property(
+        self, role: str, prop: dict[str, Any] | None = None, email: str | None = None
+    ) -> dict[str, Any]:
+        """A new contact of the type `role` (landlord, vendor or applicant) linked as that to `prop`,
+        a new property unless given."""
+        contact = self.contact(role, email)
+        prop = prop or self.property()
         self.admin.post(
-            f"/properties/{prop['id']}/contacts", {"contact_id": landlord["id"], "role": "landlord"}, 200
+            f"/properties/{prop['id']}/contacts", {"contact_id": contact["id"], "role": role}, 200
         )
-        return {**landlord, "property": prop}
+        return {**contact, "property": prop}
+
+    def landlord_of_property(self, email: str | None = None) -> dict[str, Any]:
+        return self.linked_to_property("landlord", email=email)
 
 
 class Platform:

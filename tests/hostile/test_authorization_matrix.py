@@ -1,13 +1,17 @@
 """The authorization matrix: every staff API operation, portal page and console page, asked by every
 kind of caller, against another organization's and another person's objects.
 
-Callers: nobody; each portal user (a tenant, a landlord, a person with a membership in each of two
-organizations); staff of organization A in every role, with and without the portal-access
-permission; the admin of organization B. The objects are A's. Expected: A's staff may read; they
-may change only as their role allows (viewers never: 403), and only staff with the permission may
-invite, resend, revoke (403 otherwise); B's admin gets 404 for each of A's objects and sees none of
-them in lists; a portal user's session opens no staff API (401) and no console page, and shows only
-that person's own memberships; pages send whoever is not signed in to sign in.
+Callers: nobody; a portal user of each contact type, all of organization A (a tenant with a
+lease; a landlord of a property; a vendor of another property; an applicant linked to the vendor's
+property, with a viewing and an offer of their own beside another applicant's; a customer authorised
+on a client group) and a person with a membership in each of two organizations (A's tenant, B's
+landlord); staff of organization A in every role, with and without the portal-access permission;
+the admin of organization B. The objects are A's. Expected: A's staff may read; they may change
+only as their role allows (viewers never: 403), and only staff with the permission may invite,
+resend, revoke (403 otherwise); B's admin gets 404 for each of A's objects and sees none of them in
+lists; a portal user's session opens no staff API (401) and no console page, shows only that
+person's own memberships and opens their own pages, and anyone else's (another person's or another
+organization's) is 404; pages send whoever is not signed in to sign in.
 
 Writes that should succeed act on objects made for that one call, so the shared objects stay as
 they were, which is checked at the end of each part. What ran is written to
@@ -75,6 +79,10 @@ class World:
     grant_ids: dict[str, str]  # portal user name -> the grant the portal shows first
     b_property: dict[str, Any]
     b_tenant: dict[str, Any]
+    vendor: dict[str, Any]  # A's vendor of a property of their own (signed-in user)
+    applicant: dict[str, Any]  # an applicant on the vendor's property, with their viewing and offer
+    rival: dict[str, Any]  # another applicant there, with theirs (never invited)
+    customer: dict[str, Any]  # authorised on A's client group `group`, with a property in `child`
     maintenance_request_id: str = ""  # A's tenant's, made from the portal
     viewing_id: str = ""  # on A's landlord's property, with feedback
     offer_id: str = ""  # on A's landlord's property
@@ -144,6 +152,64 @@ def _defect(staff: Any, property_id: str) -> str:
     return str(defect["id"])
 
 
+# An applicant's own viewing and offer, and another applicant's, on the vendor's property.
+OWN_APPLICANT, OWN_AMOUNT = "Ola Ownviewing", (31_250_000, "£312,500.00")
+RIVAL_APPLICANT, RIVAL_AMOUNT = "Rafe Rivalbid", (32_000_000, "£320,000.00")
+RIVAL_FEEDBACK = "The rival applicant measured every room"
+# The sale's progress note: its vendor reads the progress, an applicant never does.
+SALE_NOTE = "The vendor asks for viewings on weekdays only"
+
+
+def _applicants_own(
+    staff: Any, property_id: str, applicant: dict[str, Any], name: str, amount_minor: int, feedback: str = ""
+) -> dict[str, str]:
+    """A viewing (with feedback if given) and an offer on the property, each naming the applicant
+    contact: what that applicant sees of the property on the portal."""
+    viewing = staff.post(
+        f"/properties/{property_id}/viewings",
+        {
+            "scheduled_at": "2026-03-21T11:00:00Z",
+            "applicant_name": name,
+            "applicant_contact_id": applicant["id"],
+        },
+    )
+    if feedback:
+        staff.post(
+            f"/viewings/{viewing['id']}/feedback", {"feedback": feedback, "interest_level": "medium"}, 200
+        )
+    offer = staff.post(
+        f"/properties/{property_id}/offers",
+        {"amount_minor": amount_minor, "offerer_name": name, "offerer_contact_id": applicant["id"]},
+    )
+    return {"viewing_id": str(viewing["id"]), "offer_id": str(offer["id"])}
+
+
+def _group(staff: Any, parent: dict[str, Any] | None = None) -> dict[str, Any]:
+    body: dict[str, Any] = {"name": random_name("Group ")}
+    if parent is not None:
+        body["parent_id"] = parent["id"]
+    return staff.post("/client-groups", body)
+
+
+def _grouped_property(org: Any, group: dict[str, Any]) -> dict[str, Any]:
+    prop = org.property()
+    response = org.admin.api.put(
+        f"/properties/{prop['id']}/client-group", json={"client_group_id": group["id"]}
+    )
+    assert response.status_code == 200, response.text
+    return prop
+
+
+def _customer_of_group(org: Any) -> dict[str, Any]:
+    """A customer authorised on a new client group `group`, which has a group `child` below it with
+    a property in it: the customer's portfolio."""
+    customer = org.contact("customer")
+    group = _group(org.admin)
+    child = _group(org.admin, group)
+    org.admin.post(f"/client-groups/{group['id']}/members", {"contact_id": customer["id"]}, 200)
+    return {**customer, "group": group, "child": child, "property": _grouped_property(org, child)}
+
+
 def _grant_id(platform: Any, contact_id: str) -> str:
     with platform.engine.connect() as connection:
         return str(
@@ -175,6 +241,25 @@ def world(platform: Any) -> World:
     b.admin.post(f"/contacts/{both_b['id']}/portal-invitations")
     both_browser = platform.accept(platform.link_in_email(email, count=2))
 
+    # A vendor selling a property, two applicants linked to it (each with a viewing and an offer
+    # of their own; only the first signs in), and a customer of a client group.
+    vendor = a.linked_to_property("vendor")
+    vendor_browser = platform.invite_and_accept(a, vendor)
+    sale = vendor["property"]
+    applicant = a.linked_to_property("applicant", sale)
+    applicant = {**applicant, **_applicants_own(a.admin, sale["id"], applicant, OWN_APPLICANT, OWN_AMOUNT[0])}
+    applicant_browser = platform.invite_and_accept(a, applicant)
+    rival = a.linked_to_property("applicant", sale)
+    rival = {
+        **rival,
+        **_applicants_own(a.admin, sale["id"], rival, RIVAL_APPLICANT, RIVAL_AMOUNT[0], RIVAL_FEEDBACK),
+    }
+    a.admin.post(
+        f"/properties/{sale['id']}/progress", {"kind": "sale", "stage": "instructed", "note": SALE_NOTE}
+    )
+    customer = _customer_of_group(a)
+    customer_browser = platform.invite_and_accept(a, customer)
+
     uninvited = a.tenant_with_lease()
     job_target = a.tenant_with_lease()
     job = a.admin.post("/portal-invitations/bulk", {"contact_ids": [job_target["id"]]}, 202)
@@ -204,6 +289,9 @@ def world(platform: Any) -> World:
         portal_caller("portal:tenant", tenant_browser, tenant["display_name"]),
         portal_caller("portal:landlord", landlord_browser, landlord["display_name"]),
         portal_caller("portal:both orgs", both_browser, both_a["display_name"], both_b["display_name"]),
+        portal_caller("portal:vendor", vendor_browser, vendor["display_name"]),
+        portal_caller("portal:applicant", applicant_browser, applicant["display_name"]),
+        portal_caller("portal:customer", customer_browser, customer["display_name"]),
         *(staff_caller("A", staff) for staff in a.staff.values()),
         staff_caller("B", b.admin),
     ]
@@ -228,9 +316,16 @@ def world(platform: Any) -> World:
             "portal:tenant": _grant_id(platform, tenant["id"]),
             "portal:landlord": _grant_id(platform, landlord["id"]),
             "portal:both orgs": _grant_id(platform, both_a["id"]),
+            "portal:vendor": _grant_id(platform, vendor["id"]),
+            "portal:applicant": _grant_id(platform, applicant["id"]),
+            "portal:customer": _grant_id(platform, customer["id"]),
         },
         b_property=b.property(),
         b_tenant=b.tenant_with_lease(),
+        vendor=vendor,
+        applicant=applicant,
+        rival=rival,
+        customer=customer,
         maintenance_request_id=request_id,
         viewing_id=_viewing(a.admin, landlord_property_id),
         offer_id=_offer(a.admin, landlord_property_id),
@@ -271,6 +366,11 @@ class Matrix:
             "# Authorization matrix",
             "",
             "Every staff API operation, portal page and console page, asked by every kind of caller.",
+            "Portal callers, one of each contact type of organization A: `portal:tenant` (with a lease),",
+            "`portal:landlord` (of a property), `portal:vendor` (of another property), `portal:applicant`",
+            "(linked to the vendor's property, with a viewing and an offer of their own beside another",
+            "applicant's), `portal:customer` (authorised on a client group); and `portal:both orgs`, a",
+            "person who is A's tenant and B's landlord.",
             "The objects are organization A's; `B:admin` is another organization's admin. Statuses",
             "are HTTP statuses; `→ /path` is a redirect's Location; notes after `;` say what else",
             "was checked. The grids show what each cell was held to; a cell that failed shows in bold",
@@ -826,6 +926,12 @@ def a_data(world: World) -> list[str]:
         world.landlord["email"],
         world.landlord["property"]["name"],
         FEEDBACK,
+        world.vendor["email"],
+        world.vendor["property"]["name"],
+        world.applicant["email"],
+        RIVAL_FEEDBACK,
+        world.customer["email"],
+        world.customer["property"]["name"],
     ]
 
 
@@ -841,6 +947,16 @@ def a_ids(world: World) -> list[str]:
         world.viewing_id,
         world.offer_id,
         world.defect_id,
+        world.vendor["id"],
+        world.vendor["property"]["id"],
+        world.applicant["id"],
+        world.applicant["viewing_id"],
+        world.applicant["offer_id"],
+        world.rival["viewing_id"],
+        world.rival["offer_id"],
+        world.customer["id"],
+        world.customer["group"]["id"],
+        world.customer["property"]["id"],
     ]
 
 
@@ -906,6 +1022,15 @@ def snapshot(world: World) -> dict[str, Any]:
         "progress": admin.get(f"/properties/{world.landlord['property']['id']}/progress"),
         "defects": admin.get(f"/properties/{world.landlord['property']['id']}/defects"),
         "feedback visibility": admin.get(f"/contacts/{world.landlord['id']}/visibility/viewing-feedback"),
+        "vendor links": admin.get(f"/contacts/{world.vendor['id']}/links"),
+        "applicant links": admin.get(f"/contacts/{world.applicant['id']}/links"),
+        "sale viewings": admin.get(f"/properties/{world.vendor['property']['id']}/viewings"),
+        "sale offers": admin.get(f"/properties/{world.vendor['property']['id']}/offers"),
+        "customer groups": admin.get(f"/contacts/{world.customer['id']}/client-groups"),
+        "new callers' access": [
+            admin.get(f"/contacts/{x['id']}/portal-access")["status"]
+            for x in (world.vendor, world.applicant, world.customer)
+        ],
     }
 
 
@@ -941,6 +1066,10 @@ def test_the_staff_api(world: World, matrix: Matrix) -> None:
 def test_the_portal_pages(platform: Any, world: World, matrix: Matrix) -> None:
     other_grant = world.grant_ids["portal:both orgs"]
     unknown_token = "u" * 43
+    sale = world.vendor["property"]
+    # A customer's /portal is their portfolio's dashboard (pages/customer.py), for their own
+    # membership whichever grant is asked for.
+    dashboard = f"/portal/customer?m={world.grant_ids['portal:customer']}"
     for caller in world.callers:
         browser = caller.browser
         portal_user = caller.kind == "portal"
@@ -956,16 +1085,26 @@ def test_the_portal_pages(platform: Any, world: World, matrix: Matrix) -> None:
             matrix.add("Portal pages", endpoint, who, expected, got, got == expected if ok is None else ok)
 
         home = browser.get("/portal")
-        if portal_user:
+        if caller.name == "portal:customer":
+            ok = home.status_code == 303 and home.headers["location"] == dashboard
+            row("GET /portal", "303 → their dashboard", home, ok)
+        elif portal_user:
             greeted = platform.heading(home)
             ok = home.status_code == 200 and greeted in {f"Welcome, {name}" for name in caller.display_names}
             row("GET /portal", "200; own name", home, ok)
         else:
             row("GET /portal", "303 → /login", home)
+        if caller.name in ("portal:vendor", "portal:applicant"):
+            ok = home.status_code == 200 and sale["name"] in home.text
+            ok = ok and world.landlord["property"]["name"] not in home.text
+            row("GET /portal lists their property", "200; the vendor's, not the landlord's", home, ok)
         # Another person's membership id: a portal user still sees only their own.
         if caller.name != "portal:both orgs":
             other = browser.get(f"/portal?m={other_grant}")
-            if portal_user:
+            if caller.name == "portal:customer":
+                ok = other.status_code == 303 and other.headers["location"] == dashboard
+                row("GET /portal?m={another person's grant}", "303 → their own dashboard", other, ok)
+            elif portal_user:
                 greeted = platform.heading(other)
                 ok = other.status_code == 200 and greeted in {f"Welcome, {n}" for n in caller.display_names}
                 ok = ok and world.both_a["display_name"] not in other.text
@@ -1019,6 +1158,45 @@ def test_the_portal_pages(platform: Any, world: World, matrix: Matrix) -> None:
                 row(label, "404", page, ok)
             else:
                 row(label, "303 → /login", page)
+        # A's vendor's property: every viewing and offer and the progress for the vendor (feedback
+        # hidden from vendors by default); for the applicant linked to it, only the viewing and
+        # offer naming them; nobody else's.
+        sale_path = f"/portal/properties/{sale['id']}"
+        rivals = (RIVAL_APPLICANT, RIVAL_AMOUNT[1], RIVAL_FEEDBACK, SALE_NOTE)
+        for label, path in (
+            ("GET /portal/properties/{A vendor's}", sale_path),
+            (
+                "GET /portal/properties/{A vendor's}?m={another person's grant}",
+                f"{sale_path}?m={other_grant}",
+            ),
+        ):
+            page = browser.get(path)
+            if caller.name == "portal:vendor":
+                shown = (OWN_APPLICANT, OWN_AMOUNT[1], RIVAL_APPLICANT, RIVAL_AMOUNT[1], SALE_NOTE)
+                ok = page.status_code == 200 and all(x in page.text for x in shown)
+                ok = ok and RIVAL_FEEDBACK not in page.text
+                row(label, "200; every viewing and offer, progress, no feedback", page, ok)
+            elif caller.name == "portal:applicant":
+                ok = page.status_code == 200 and OWN_APPLICANT in page.text and OWN_AMOUNT[1] in page.text
+                ok = ok and not any(x in page.text for x in rivals)
+                row(label, "200; only their own viewing and offer, no progress", page, ok)
+            elif portal_user:
+                ok = page.status_code == 404 and not any(x in page.text for x in (sale["name"], *rivals))
+                row(label, "404", page, ok)
+            else:
+                row(label, "303 → /login", page)
+        # B's landlord's property: the person with a membership in B sees it as that membership;
+        # for anyone else it is another organization's, whoever's grant they name.
+        b_grant = _grant_id(platform, world.both_b["id"])
+        page = browser.get(f"/portal/properties/{world.both_b['property']['id']}?m={b_grant}")
+        label = "GET /portal/properties/{B landlord's}?m={their B grant}"
+        b_name = world.both_b["property"]["name"]
+        if caller.name == "portal:both orgs":
+            row(label, "200; their B property", page, page.status_code == 200 and b_name in page.text)
+        elif portal_user:
+            row(label, "404", page, page.status_code == 404 and b_name not in page.text)
+        else:
+            row(label, "303 → /login", page)
         # A's tenant's maintenance requests: theirs alone.
         request_path = f"/portal/maintenance/{world.maintenance_request_id}"
         listing = browser.get("/portal/maintenance")
@@ -1071,7 +1249,9 @@ def test_the_portal_pages(platform: Any, world: World, matrix: Matrix) -> None:
         row("GET /reset/{unknown}", "404", browser.get(f"/reset/{unknown_token}"))
         row("POST /logout without CSRF", "403", browser.post("/logout", data={}))
         if portal_user:
-            assert browser.get("/portal").status_code == 200, f"{caller.name} was signed out"
+            still = browser.get("/portal")
+            assert still.status_code in (200, 303), f"{caller.name}: {described(still)}"
+            assert still.headers.get("location") != "/login", f"{caller.name} was signed out"
     assert matrix.failures("Portal pages") == []
 
 
@@ -1489,6 +1669,14 @@ def test_documents_and_photos(platform: Any, world: World, matrix: Matrix) -> No
     tenant_doc = _document(admin, "Matrix tenant invoice", lease_id=tenant_lease)
     landlord_doc = _document(admin, "Matrix landlord quote", property_id=landlord_property)
     _document(admin, "Matrix group statement", client_group_id=group_id)
+    # On the vendor's property, one document for its vendor and one for its applicants; one for the
+    # customers of the customer's client group (a group's default audience).
+    sale = world.vendor["property"]["id"]
+    vendor_doc = _document(admin, "Matrix vendor report", property_id=sale, audiences="vendor")
+    applicant_doc = _document(admin, "Matrix applicant brochure", property_id=sale, audiences="applicant")
+    customer_doc = _document(
+        admin, "Matrix customer statement", client_group_id=world.customer["group"]["id"]
+    )
     tenant_browser = next(c for c in world.callers if c.name == "portal:tenant").browser
     reported = _report_with_photo(tenant_browser, tenant_lease)
     assert reported.status_code == 303, reported.text
@@ -1499,6 +1687,8 @@ def test_documents_and_photos(platform: Any, world: World, matrix: Matrix) -> No
             admin.get(f"/leases/{tenant_lease}/documents"),
             admin.get(f"/properties/{landlord_property}/documents"),
             admin.get(f"/maintenance-requests/{photo_request}"),
+            admin.get(f"/properties/{sale}/documents"),
+            admin.get(f"/client-groups/{world.customer['group']['id']}/documents"),
         )
 
     before = documents_state()
@@ -1569,7 +1759,15 @@ def test_documents_and_photos(platform: Any, world: World, matrix: Matrix) -> No
             )
         return caller.api.request(method, path, json=body)
 
-    secrets = ("Matrix tenant invoice", "Matrix landlord quote", "Matrix group statement", tenant_doc)
+    secrets = (
+        "Matrix tenant invoice",
+        "Matrix landlord quote",
+        "Matrix group statement",
+        "Matrix vendor report",
+        "Matrix applicant brochure",
+        "Matrix customer statement",
+        tenant_doc,
+    )
     for operation in operations:
         for caller in world.callers:
             if caller.kind != "staff":
@@ -1621,6 +1819,24 @@ def test_documents_and_photos(platform: Any, world: World, matrix: Matrix) -> No
                 "portal:tenant",
                 PHOTO_PNG,
             ),
+            (
+                "GET /portal/documents/{A vendor's}",
+                f"/portal/documents/{vendor_doc}",
+                "portal:vendor",
+                DOCUMENT_PDF,
+            ),
+            (
+                "GET /portal/documents/{A's applicants'}",
+                f"/portal/documents/{applicant_doc}",
+                "portal:applicant",
+                DOCUMENT_PDF,
+            ),
+            (
+                "GET /portal/documents/{A customer's group's}",
+                f"/portal/documents/{customer_doc}",
+                "portal:customer",
+                DOCUMENT_PDF,
+            ),
         ):
             got = browser.get(path)
             if caller.name == owner:
@@ -1642,6 +1858,19 @@ def test_documents_and_photos(platform: Any, world: World, matrix: Matrix) -> No
             page = browser.get(f"/portal/properties/{landlord_property}")
             ok = "Matrix landlord quote" in page.text and "Matrix tenant invoice" not in page.text
             row("GET /portal/properties/{A landlord's} lists it", "200; only theirs", page, ok)
+        if caller.name in ("portal:vendor", "portal:applicant"):
+            page = browser.get(f"/portal/properties/{sale}")
+            mine, theirs = ("Matrix vendor report", "Matrix applicant brochure")
+            if caller.name == "portal:applicant":
+                mine, theirs = theirs, mine
+            ok = page.status_code == 200 and mine in page.text
+            ok = ok and not any(x in page.text for x in (theirs, "Matrix landlord quote"))
+            row("GET /portal/properties/{A vendor's} lists it", "200; only theirs", page, ok)
+        if caller.name == "portal:customer":
+            page = browser.get("/portal/customer")
+            ok = page.status_code == 200 and "Matrix customer statement" in page.text
+            ok = ok and "Matrix group statement" not in page.text
+            row("GET /portal/customer lists it", "200; only their group's", page, ok)
         row(
             "POST /portal/maintenance with a photo, without CSRF",
             "403",
@@ -1664,8 +1893,8 @@ def test_documents_and_photos(platform: Any, world: World, matrix: Matrix) -> No
 
 @dataclass
 class Uptick:
-    """A's client groups: `top` with `child` inside it, a property in `child` and one in `other`,
-    and a customer authorised on `top`, invited and signed in."""
+    """A's client groups: `top` with `child` inside it, a property in `child` and one in `other`;
+    the customer authorised on `top` is the world's `portal:customer`, invited and signed in."""
 
     top: dict[str, Any]
     child: dict[str, Any]
@@ -1673,42 +1902,19 @@ class Uptick:
     child_property: dict[str, Any]
     other_property: dict[str, Any]
     customer: dict[str, Any]
-    customer_browser: httpx.Client
     b_group: dict[str, Any]
 
 
-def _group(staff: Any, parent: dict[str, Any] | None = None) -> dict[str, Any]:
-    body: dict[str, Any] = {"name": random_name("Group ")}
-    if parent is not None:
-        body["parent_id"] = parent["id"]
-    return staff.post("/client-groups", body)
-
-
-def _grouped_property(org: Any, group: dict[str, Any]) -> dict[str, Any]:
-    prop = org.property()
-    response = org.admin.api.put(
-        f"/properties/{prop['id']}/client-group", json={"client_group_id": group["id"]}
-    )
-    assert response.status_code == 200, response.text
-    return prop
-
-
 @pytest.fixture(scope="module")
-def uptick(platform: Any, world: World) -> Uptick:
-    a = world.a
-    top = _group(a.admin)
-    child = _group(a.admin, top)
-    other = _group(a.admin)
-    customer = a.contact("customer")
-    a.admin.post(f"/client-groups/{top['id']}/members", {"contact_id": customer["id"]}, 200)
+def uptick(world: World) -> Uptick:
+    other = _group(world.a.admin)
     return Uptick(
-        top=top,
-        child=child,
+        top=world.customer["group"],
+        child=world.customer["child"],
         other=other,
-        child_property=_grouped_property(a, child),
-        other_property=_grouped_property(a, other),
-        customer=customer,
-        customer_browser=platform.invite_and_accept(a, customer),
+        child_property=world.customer["property"],
+        other_property=_grouped_property(world.a, other),
+        customer=world.customer,
         b_group=_group(world.b.admin),
     )
 
@@ -1811,8 +2017,7 @@ def test_client_groups_and_customer_pages(
             expected, got, ok = check_api(world, operation, caller)
             matrix.add(part, "API " + operation.label, caller.name, expected, got, ok)
 
-    customer = Caller("portal:customer", "portal", u.customer_browser, u.customer_browser)
-    for caller in [*world.callers, customer]:
+    for caller in world.callers:
         browser = caller.browser
 
         def row(
@@ -1828,7 +2033,7 @@ def test_client_groups_and_customer_pages(
         dashboard = browser.get("/portal/customer")
         page = browser.get(f"/portal/customer/properties/{u.child_property['id']}")
         elsewhere = browser.get(f"/portal/customer/properties/{u.other_property['id']}")
-        if caller is customer:
+        if caller.name == "portal:customer":
             ok = dashboard.status_code == 200 and u.child_property["name"] in dashboard.text
             ok = ok and u.other_property["name"] not in dashboard.text
             row("GET /portal/customer", "200; the child group's property, not the other's", dashboard, ok)
@@ -1838,6 +2043,16 @@ def test_client_groups_and_customer_pages(
                 "GET /portal/customer?g={other group}",
                 "404",
                 browser.get(f"/portal/customer?g={u.other['id']}"),
+            )
+            row(
+                "GET /portal/customer?g={B's group}",
+                "404",
+                browser.get(f"/portal/customer?g={u.b_group['id']}"),
+            )
+            row(
+                "GET /portal/customer/properties/{B's}",
+                "404",
+                browser.get(f"/portal/customer/properties/{world.b_property['id']}"),
             )
             home = browser.get("/portal")
             row(
