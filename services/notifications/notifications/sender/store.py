@@ -23,7 +23,7 @@ from notifications.models import Delivery, Suppression, outbox
 from notifications.settings import NotificationsSettings
 from shared.contracts import events as e
 from shared.contracts.notifications import DeliveryStatus
-from shared.db import batch_inserts, unnest
+from shared.db import batch_inserts, check_when_idle, unnest
 from shared.outbox import record_event, record_events
 from shared.tokens import normalize_email
 
@@ -41,14 +41,14 @@ def make_async_engine(settings: NotificationsSettings) -> AsyncEngine:
         pool_size=settings.sender_concurrency + 2,
         max_overflow=0,
         pool_timeout=POOL_TIMEOUT_SECONDS,
-        pool_pre_ping=True,
+        pool_use_lifo=True,
         connect_args={
             "connect_timeout": CONNECT_TIMEOUT_SECONDS,
             "application_name": "notifications-sender",
             "options": f"-c statement_timeout={STATEMENT_TIMEOUT_MS}",
         },
     )
-    batch_inserts(engine.sync_engine)
+    check_when_idle(batch_inserts(engine.sync_engine))
     return engine
 
 
