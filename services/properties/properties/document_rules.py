@@ -119,18 +119,20 @@ LINK_WORDS: dict[DocumentScope, dict[ContactType, str]] = {
         ContactType.TENANT: "a tenant on that lease",
         ContactType.LANDLORD: "a landlord of its property",
         ContactType.VENDOR: "a vendor of its property",
+        ContactType.APPLICANT: "an applicant for its property",
     },
     DocumentScope.PROPERTY: {
         ContactType.TENANT: "a tenant on a lease of that property",
         ContactType.LANDLORD: "its landlord",
         ContactType.VENDOR: "its vendor",
+        ContactType.APPLICANT: "an applicant for it",
     },
     DocumentScope.CLIENT_GROUP: {ContactType.CUSTOMER: "a customer of that client group"},
 }
 NO_LINK_WORDS: dict[DocumentScope, str] = {
-    DocumentScope.LEASE: "not a tenant on that lease, nor a landlord or vendor of its property",
+    DocumentScope.LEASE: "not a tenant on that lease, nor a landlord, vendor or applicant of its property",
     DocumentScope.PROPERTY: (
-        "not its landlord or vendor, nor a tenant on a lease of it, nor an authorised account of a "
+        "not its landlord, vendor or applicant, nor a tenant on a lease of it, nor an authorised account of a "
         "client group it is in (or of a group above that one)"
     ),
     DocumentScope.CLIENT_GROUP: "not an authorised account of that client group, nor of a group above it",

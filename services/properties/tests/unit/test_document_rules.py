@@ -46,6 +46,15 @@ def test_a_document_is_visible_only_through_a_link_of_a_shared_type():
     assert not stranger.visible and not stranger.chain[0].passed
 
 
+def test_an_applicants_link_is_said_to_staff_in_words():
+    for scope, words in [
+        (DocumentScope.PROPERTY, "an applicant for it"),
+        (DocumentScope.LEASE, "an applicant for its property"),
+    ]:
+        seen = rules.decide_document_visibility(scope, "Rose Cottage", {ContactType.APPLICANT}, [])
+        assert seen.chain[0].explanation == f"This document is about Rose Cottage; this contact is {words}."
+
+
 def test_file_names_keep_no_path_or_header_characters():
     assert rules.safe_file_name("C:\\fakepath\\bill.pdf") == "bill.pdf"
     assert rules.safe_file_name('../../etc/"passwd"\r\n') == "passwd"
