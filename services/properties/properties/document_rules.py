@@ -132,8 +132,8 @@ LINK_WORDS: dict[DocumentScope, dict[ContactType, str]] = {
 NO_LINK_WORDS: dict[DocumentScope, str] = {
     DocumentScope.LEASE: "not a tenant on that lease, nor a landlord, vendor or applicant of its property",
     DocumentScope.PROPERTY: (
-        "not its landlord, vendor or applicant, nor a tenant on a lease of it, nor an authorised account of a "
-        "client group it is in (or of a group above that one)"
+        "not its landlord, vendor or applicant, nor a tenant on a lease of it, nor an authorised "
+        "account of a client group it is in (or of a group above that one)"
     ),
     DocumentScope.CLIENT_GROUP: "not an authorised account of that client group, nor of a group above it",
 }
