@@ -89,11 +89,11 @@ from typing import Any
 
 import httpx
 
+from devtools.isolated import isolated
 from devtools.prepare import REPO, prepare
 from devtools.sink_client import SinkClient
-from devtools.stack import ProcessSpec, Stack, StackConfig, free_port, platform_processes
-from shared.settings import CommonSettings
-from shared.testing.infra import Management, drop_database, with_database, with_vhost
+from devtools.stack import ProcessSpec, Stack, StackConfig, platform_processes
+from shared.testing.infra import Management
 
 RESULTS = REPO / "bench" / "results"
 DOC = REPO / "docs" / "performance.md"
@@ -818,92 +818,62 @@ def bench_platform(
     http_checks   more URLs to wait for (an `extra` web process's health page)
     """
     stop_on_sigterm()
-    defaults = CommonSettings()
-    base_db = CommonSettings(database_url=os.environ.get("DATABASE_URL", defaults.database_url)).database_url
-    base_amqp = os.environ.get("AMQP_URI", defaults.amqp_uri)
-    run_name = f"bench_{name}_{uuid.uuid4().hex[:8]}"
-    database_url = with_database(base_db, run_name)
-    management = Management.for_broker(base_amqp)
-    amqp_uri = with_vhost(base_amqp, run_name)
-    config = StackConfig(
-        database_url=database_url,
-        amqp_uri=amqp_uri,
-        gateway_port=free_port(),
-        smtp_port=free_port(),
-        mail_port=free_port(),
-        extra_env={"ENVIRONMENT": "test", "EVENT_RETRY_DELAYS": "[0.5, 1.0]", **(env or {})},
-    )
-    wanted = set(processes) if processes is not None else None
-    specs = [spec for spec in platform_processes(config) if wanted is None or spec.name in wanted]
-    if wanted is not None and len(specs) != len(wanted):
-        unknown = wanted - {spec.name for spec in specs}
-        raise ValueError(f"no such platform processes: {', '.join(sorted(unknown))}")
-    specs += list(extra)
-    log_dir = LOGS / name
-    log_dir.mkdir(parents=True, exist_ok=True)
-    for old in [*log_dir.glob("*.log"), *log_dir.glob("profile-*")]:
-        old.unlink()
-    specs = [
-        ProcessSpec(
-            spec.name,
-            profiled(spec.name, spec.argv, log_dir),
-            {**spec.env, **(process_env or {}).get(spec.name, {})},
+    with isolated(f"bench_{name}", say=say) as servers:
+        config = servers.stack_config(
+            {"ENVIRONMENT": "test", "EVENT_RETRY_DELAYS": "[0.5, 1.0]", **(env or {})}
         )
-        for spec in specs
-    ]
-    stack = Stack(config, log_dir, processes=specs)
-    bench = BenchPlatform(name, config, stack, management, run_name, log_dir, SinkClient(config.mail_url))
-    created_vhost = created_database = False
-    try:
-        management.create_vhost(run_name)
-        created_vhost = True
-        say(f"[{name}] database and vhost {run_name}; migrating ...")
-        created_database = True  # prepare creates it; dropping one that is not there is harmless
-        prepare(database_url, amqp_uri, RETRY_DELAYS, say=lambda _: None)
-        say(f"[{name}] starting {', '.join(spec.name for spec in specs)} (logs in {log_dir}) ...")
-        stack.start()
-        started = {spec.name for spec in specs}
-        for service in [s for s in NAMEKO_SERVICES if s in started] + list(rpc_services):
-            bench.wait_for_rpc(service)
-        if "gateway" in started:
-            bench.wait_for_http(f"{config.gateway_url}/healthz")
-        if "smtp-sink" in started:
-            bench.wait_for_http(f"{config.mail_url}/healthz")
-        for url in http_checks:
-            bench.wait_for_http(url)
-        yield bench
-    finally:
-        say(f"[{name}] stopping and cleaning up ...")
-        profiled_children = []
-        for spec in specs:
-            if spec.name in PROFILE and spec.name in stack.running:
-                with contextlib.suppress(OSError, ValueError):
-                    profiled_children.append(bench.pid(spec.name))
-                # py-spy writes its profile, then stops the process it runs; give it the time.
-                stack.kill(spec.name, signal.SIGINT)
-                with contextlib.suppress(subprocess.TimeoutExpired):
-                    stack.running[spec.name].process.wait(timeout=30)
-        stack.stop()
-        for pid in profiled_children:  # never leave one behind, whatever happened to py-spy
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGKILL)
-        if created_database:
-            _retry(lambda: drop_database(database_url), f"drop database {run_name}", say)
-        if created_vhost:
-            _retry(lambda: management.delete_vhost(run_name), f"delete vhost {run_name}", say)
-
-
-def _retry(action: Any, what: str, say: Any, attempts: int = 5, pause: float = 3.0) -> None:
-    """A server restarting meanwhile (a fault test, say) must not leave the database or vhost behind."""
-    for attempt in range(attempts):
+        wanted = set(processes) if processes is not None else None
+        specs = [spec for spec in platform_processes(config) if wanted is None or spec.name in wanted]
+        if wanted is not None and len(specs) != len(wanted):
+            unknown = wanted - {spec.name for spec in specs}
+            raise ValueError(f"no such platform processes: {', '.join(sorted(unknown))}")
+        specs += list(extra)
+        log_dir = LOGS / name
+        log_dir.mkdir(parents=True, exist_ok=True)
+        for old in [*log_dir.glob("*.log"), *log_dir.glob("profile-*")]:
+            old.unlink()
+        specs = [
+            ProcessSpec(
+                spec.name,
+                profiled(spec.name, spec.argv, log_dir),
+                {**spec.env, **(process_env or {}).get(spec.name, {})},
+            )
+            for spec in specs
+        ]
+        stack = Stack(config, log_dir, processes=specs)
+        bench = BenchPlatform(
+            name, config, stack, servers.management, servers.name, log_dir, SinkClient(config.mail_url)
+        )
         try:
-            action()
-            return
-        except Exception as exc:
-            if attempt == attempts - 1:
-                say(f"could not {what} ({type(exc).__name__}); remove it by hand")
-                return
-            time.sleep(pause)
+            say(f"[{name}] database and vhost {servers.name}; migrating ...")
+            prepare(servers.database_url, servers.amqp_uri, RETRY_DELAYS, say=lambda _: None)
+            say(f"[{name}] starting {', '.join(spec.name for spec in specs)} (logs in {log_dir}) ...")
+            stack.start()
+            started = {spec.name for spec in specs}
+            for service in [s for s in NAMEKO_SERVICES if s in started] + list(rpc_services):
+                bench.wait_for_rpc(service)
+            if "gateway" in started:
+                bench.wait_for_http(f"{config.gateway_url}/healthz")
+            if "smtp-sink" in started:
+                bench.wait_for_http(f"{config.mail_url}/healthz")
+            for url in http_checks:
+                bench.wait_for_http(url)
+            yield bench
+        finally:
+            say(f"[{name}] stopping and cleaning up ...")
+            profiled_children = []
+            for spec in specs:
+                if spec.name in PROFILE and spec.name in stack.running:
+                    with contextlib.suppress(OSError, ValueError):
+                        profiled_children.append(bench.pid(spec.name))
+                    # py-spy writes its profile, then stops the process it runs; give it the time.
+                    stack.kill(spec.name, signal.SIGINT)
+                    with contextlib.suppress(subprocess.TimeoutExpired):
+                        stack.running[spec.name].process.wait(timeout=30)
+            stack.stop()
+            for pid in profiled_children:  # never leave one behind, whatever happened to py-spy
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGKILL)
 
 
 def python_module(name: str, *args: str) -> list[str]:

@@ -7,13 +7,10 @@ finding one fails the run.
 
 from __future__ import annotations
 
-import asyncio
 import os
 import re
 import shutil
-import uuid
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,17 +19,15 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, sync_playwright
 
+from devtools.isolated import create_organization, emailed_link, isolated, secrets_in_logs
 from devtools.prepare import prepare
 from devtools.sink_client import SinkClient
-from devtools.stack import Stack, StackConfig, free_port
-from shared.settings import CommonSettings
+from devtools.stack import Stack, StackConfig
 from shared.testing.helpers import ADMIN_PASSWORD, random_email, random_name
-from shared.testing.infra import Management, drop_database, with_database, with_vhost
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 RETRY_DELAYS = (0.5, 1.0)
 HTTP_TIMEOUT = 30
-LINK = re.compile(r"https?://[^\s\"'<>]+/(?:invite|reset)/([A-Za-z0-9_-]{20,})")
 
 
 @dataclass
@@ -95,17 +90,8 @@ class Platform:
 
     def new_organization(self) -> Staff:
         """An organization made by the admin command, with its API token."""
-        from portal_gateway.admin import create_organization
-        from portal_gateway.settings import GatewaySettings
-
         email = random_email("admin")
-        settings = GatewaySettings(amqp_uri=self.config.amqp_uri, public_base_url=self.config.public_base_url)
-        coroutine = create_organization(
-            settings, random_name("Lettings "), email, "Ada Admin", ADMIN_PASSWORD
-        )
-        # In a thread of its own: Playwright's sync API keeps an event loop running in this one.
-        with ThreadPoolExecutor(1) as pool:
-            created = pool.submit(asyncio.run, coroutine).result(timeout=60)
+        created = create_organization(self.config, random_name("Lettings "), email, ADMIN_PASSWORD)
         self.secrets_seen.add(created.api_token)
         api = httpx.Client(
             base_url=f"{self.url}/api/v1",
@@ -116,13 +102,7 @@ class Platform:
 
     def link_in_email(self, to: str, kind: str = "invite", count: int = 1) -> str:
         """The newest invitation or reset link sent to `to` (waiting for the count-th email)."""
-        messages = self.sink.wait_for(to, count=count, timeout=60)
-        newest = max(messages, key=lambda m: m["id"])
-        links = [link for link in newest["links"] if f"/{kind}/" in link]
-        assert links, f"no /{kind}/ link in the email to {to}"
-        for match in LINK.finditer(newest["text"] + newest["html"]):
-            self.secrets_seen.add(match.group(1))
-        return links[0]
+        return emailed_link(self.sink, to, kind, count, self.secrets_seen)
 
     def path_of(self, link: str) -> str:
         assert link.startswith(self.config.public_base_url + "/"), link
@@ -154,42 +134,23 @@ class Platform:
 
 @pytest.fixture(scope="session")
 def platform() -> Iterator[Platform]:
-    defaults = CommonSettings()
-    base_db = CommonSettings(database_url=os.environ.get("DATABASE_URL", defaults.database_url)).database_url
-    base_amqp = os.environ.get("AMQP_URI", defaults.amqp_uri)
-    name = f"portal_e2e_{uuid.uuid4().hex[:10]}"
-    database_url = with_database(base_db, name)
-    management = Management.for_broker(base_amqp)
-    management.create_vhost(name)
-    amqp_uri = with_vhost(base_amqp, name)
-    config = StackConfig(
-        database_url=database_url,
-        amqp_uri=amqp_uri,
-        gateway_port=free_port(),
-        smtp_port=free_port(),
-        mail_port=free_port(),
-        extra_env={"EVENT_RETRY_DELAYS": "[0.5, 1.0]", "ENVIRONMENT": "test", "SERVER_TIMING": "true"},
-    )
     log_dir = ARTIFACTS / "e2e-logs"
     for old in log_dir.glob("*.log"):
         old.unlink()
-    stack = Stack(config, log_dir)
-    platform = Platform(stack, config, SinkClient(config.mail_url))
-    try:
-        prepare(database_url, amqp_uri, RETRY_DELAYS, say=lambda _: None)
-        stack.start()
-        stack.wait_ready(timeout=120)
-        yield platform
-    finally:
-        stack.stop()
-        drop_database(database_url)
-        management.delete_vhost(name)
-    leaked = [
-        (path.name, secret[:6] + "…")
-        for path in sorted(log_dir.glob("*.log"))
-        for secret in platform.secrets_seen
-        if secret in path.read_text(errors="replace")
-    ]
+    with isolated("portal_e2e") as servers:
+        config = servers.stack_config(
+            {"EVENT_RETRY_DELAYS": "[0.5, 1.0]", "ENVIRONMENT": "test", "SERVER_TIMING": "true"}
+        )
+        stack = Stack(config, log_dir)
+        platform = Platform(stack, config, SinkClient(config.mail_url))
+        try:
+            prepare(servers.database_url, servers.amqp_uri, RETRY_DELAYS, say=lambda _: None)
+            stack.start()
+            stack.wait_ready(timeout=120)
+            yield platform
+        finally:
+            stack.stop()
+    leaked = secrets_in_logs(log_dir, platform.secrets_seen)
     assert not leaked, f"tokens or links found in process logs: {leaked}"
     assert platform.secrets_seen, "the run saw no token at all: the log check checked nothing"
 

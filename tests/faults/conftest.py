@@ -12,7 +12,6 @@ ever "did not hang".
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import re
@@ -32,13 +31,12 @@ import httpx
 import pytest
 from sqlalchemy import Engine, create_engine, text
 
+from devtools.isolated import create_organization, isolated
 from devtools.prepare import prepare
 from devtools.sink_client import SinkClient, SinkError
-from devtools.stack import Stack, StackConfig, free_port
+from devtools.stack import Stack, StackConfig
 from shared import faults
-from shared.settings import CommonSettings
 from shared.testing.helpers import ADMIN_PASSWORD, random_email, random_name, random_suffix
-from shared.testing.infra import Management, drop_database, with_database, with_vhost
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts" / "faults"
@@ -250,14 +248,8 @@ class Platform:
 
     def new_organization(self) -> Staff:
         """An organization made with the admin command, and its admin's API token."""
-        from portal_gateway.admin import create_organization
-        from portal_gateway.settings import GatewaySettings
-
-        settings = GatewaySettings(amqp_uri=self.config.amqp_uri, public_base_url=self.config.public_base_url)
-        created = asyncio.run(
-            create_organization(
-                settings, random_name("Lettings "), random_email("admin"), "Ada Admin", ADMIN_PASSWORD
-            )
+        created = create_organization(
+            self.config, random_name("Lettings "), random_email("admin"), ADMIN_PASSWORD
         )
         return Staff(self.url, created.api_token, str(created.organization.id))
 
@@ -400,62 +392,45 @@ def platform(request: pytest.FixtureRequest) -> Iterator[Platform]:
     """The whole platform for this module, supervised: a process that dies is started again at
     once, as in `make up` or on a cluster (the fault cases count on it, and some check it did not
     have to happen). A module may set `MODULE_ENV = {...}` over PLATFORM_ENV."""
-    defaults = CommonSettings()
-    base_db = CommonSettings(database_url=os.environ.get("DATABASE_URL", defaults.database_url)).database_url
-    base_amqp = os.environ.get("AMQP_URI", defaults.amqp_uri)
     module = request.module.__name__.rsplit(".", 1)[-1]
-    name = f"portal_faults_{uuid.uuid4().hex[:10]}"
-    database_url = with_database(base_db, name)
-    management = Management.for_broker(base_amqp)
-    management.create_vhost(name)
-    amqp_uri = with_vhost(base_amqp, name)
     env = process_env(getattr(request.module, "MODULE_ENV", {}))
     retry_delays = tuple(json.loads(env["EVENT_RETRY_DELAYS"]))
-    config = StackConfig(
-        database_url=database_url,
-        amqp_uri=amqp_uri,
-        gateway_port=free_port(),
-        smtp_port=free_port(),
-        mail_port=free_port(),
-        extra_env=env,
-    )
     log_dir = ARTIFACTS / "logs" / module
     log_dir.mkdir(parents=True, exist_ok=True)
     for old in log_dir.glob("*.log"):
         old.unlink()
-    marker_dir = ARTIFACTS / "markers" / name
-    marker_dir.mkdir(parents=True, exist_ok=True)
-    stack = Stack(config, log_dir)
-    engine = create_engine(database_url, pool_size=2, pool_pre_ping=True)
-    platform = Platform(stack, config, SinkClient(config.mail_url), database_url, engine, marker_dir)
-    stopping = threading.Event()
+    with isolated("portal_faults", keep=KEEP) as servers:
+        config = servers.stack_config(env)
+        marker_dir = ARTIFACTS / "markers" / servers.name
+        marker_dir.mkdir(parents=True, exist_ok=True)
+        stack = Stack(config, log_dir)
+        engine = create_engine(servers.database_url, pool_size=2, pool_pre_ping=True)
+        platform = Platform(
+            stack, config, SinkClient(config.mail_url), servers.database_url, engine, marker_dir
+        )
+        stopping = threading.Event()
 
-    def supervise() -> None:
-        while not stopping.wait(0.2):
-            platform.supervisor_notes.extend(stack.supervise())
+        def supervise() -> None:
+            while not stopping.wait(0.2):
+                platform.supervisor_notes.extend(stack.supervise())
 
-    supervisor = threading.Thread(target=supervise, name="supervisor", daemon=True)
-    try:
-        prepare(database_url, amqp_uri, retry_delays, say=lambda _: None)
-        stack.start()
-        stack.wait_ready(timeout=120)
-        supervisor.start()
-        yield platform
-    finally:
-        stopping.set()
-        if supervisor.is_alive():
-            supervisor.join(timeout=5)
-        stack.stop()
-        engine.dispose()
-        ensure_servers_running()
-        if KEEP:
-            print(f"\nkept for a look: database {database_url}, vhost {name}")
-        else:
-            drop_database(database_url)
-            management.delete_vhost(name)
-        for marker in marker_dir.glob("*"):
-            marker.unlink()
-        marker_dir.rmdir()
+        supervisor = threading.Thread(target=supervise, name="supervisor", daemon=True)
+        try:
+            prepare(servers.database_url, servers.amqp_uri, retry_delays, say=lambda _: None)
+            stack.start()
+            stack.wait_ready(timeout=120)
+            supervisor.start()
+            yield platform
+        finally:
+            stopping.set()
+            if supervisor.is_alive():
+                supervisor.join(timeout=5)
+            stack.stop()
+            engine.dispose()
+            ensure_servers_running()  # before the database and vhost are removed
+            for marker in marker_dir.glob("*"):
+                marker.unlink()
+            marker_dir.rmdir()
 
 
 # --- the servers: stop and start the whole broker or database ---------------------------------

@@ -11,7 +11,6 @@ so the token-guessing throttle, which counts per client address, can tell them a
 
 from __future__ import annotations
 
-import asyncio
 import itertools
 import os
 import re
@@ -26,12 +25,12 @@ import httpx
 import pytest
 from sqlalchemy import Engine, create_engine, text
 
+from devtools.isolated import create_organization, emailed_link, isolated, secrets_in_logs
 from devtools.prepare import prepare
 from devtools.sink_client import SinkClient
-from devtools.stack import Stack, StackConfig, free_port
+from devtools.stack import Stack, StackConfig
 from shared.settings import CommonSettings
 from shared.testing.helpers import ADMIN_PASSWORD, random_email, random_name
-from shared.testing.infra import Management, drop_database, with_database, with_vhost
 from shared.tokens import digest
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -43,7 +42,6 @@ PASSWORD = "violet lanterns drift south"
 # The gateway's token-guessing throttle, small so its tests end in seconds.
 TOKEN_GUESS_LIMIT = 10
 TOKEN_GUESS_WINDOW_SECONDS = 6.0
-LINK = re.compile(r"https?://[^\s\"'<>]+/(?:invite|reset)/([A-Za-z0-9_-]{20,})")
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 H1 = re.compile(r"<h1[^>]*>(.*?)</h1>", re.S)
 _addresses = itertools.count()
@@ -193,14 +191,8 @@ class Platform:
 
     def new_organization(self, prefix: str = "Lettings ") -> Organization:
         """An organization made by the admin command, with its admin's API token."""
-        from portal_gateway.admin import create_organization
-        from portal_gateway.settings import GatewaySettings
-
         email = random_email("admin")
-        settings = GatewaySettings(amqp_uri=self.config.amqp_uri, public_base_url=self.config.public_base_url)
-        created = asyncio.run(
-            create_organization(settings, random_name(prefix), email, "Ada Admin", ADMIN_PASSWORD)
-        )
+        created = create_organization(self.config, random_name(prefix), email, ADMIN_PASSWORD)
         self.secrets_seen.add(created.api_token)
         organization_id = str(created.organization.id)
         admin = Staff(
@@ -272,13 +264,7 @@ class Platform:
         return staff._console
 
     def link_in_email(self, to: str, kind: str = "invite", count: int = 1) -> str:
-        messages = self.sink.wait_for(to, count=count, timeout=60)
-        newest = max(messages, key=lambda m: m["id"])
-        links = [link for link in newest["links"] if f"/{kind}/" in link]
-        assert links, f"no /{kind}/ link in the email to {to}"
-        for match in LINK.finditer(newest["text"] + newest["html"]):
-            self.secrets_seen.add(match.group(1))
-        return links[0]  # type: ignore[no-any-return]
+        return emailed_link(self.sink, to, kind, count, self.secrets_seen)
 
     def path_of(self, link: str) -> str:
         assert link.startswith(self.config.public_base_url + "/"), link
@@ -316,54 +302,31 @@ class Platform:
 
 @pytest.fixture(scope="package")
 def platform() -> Iterator[Platform]:
-    defaults = CommonSettings()
-    base_db = CommonSettings(database_url=os.environ.get("DATABASE_URL", defaults.database_url)).database_url
-    base_amqp = os.environ.get("AMQP_URI", defaults.amqp_uri)
-    name = f"portal_hostile_{uuid.uuid4().hex[:10]}"
-    database_url = with_database(base_db, name)
-    management = Management.for_broker(base_amqp)
-    management.create_vhost(name)
-    amqp_uri = with_vhost(base_amqp, name)
-    config = StackConfig(
-        database_url=database_url,
-        amqp_uri=amqp_uri,
-        gateway_port=free_port(),
-        smtp_port=free_port(),
-        mail_port=free_port(),
-        extra_env={
-            "ENVIRONMENT": "test",
-            "EVENT_RETRY_DELAYS": "[0.5, 1.0]",
-            "TOKEN_GUESS_LIMIT": str(TOKEN_GUESS_LIMIT),
-            "TOKEN_GUESS_WINDOW_SECONDS": str(TOKEN_GUESS_WINDOW_SECONDS),
-            # The matrix resends invitations: a second's cooldown instead of a minute's.
-            "RESEND_COOLDOWN_SECONDS": "1",
-        },
-    )
     log_dir = ARTIFACTS / "logs"
     log_dir.mkdir(parents=True, exist_ok=True)
     for old in log_dir.glob("*.log"):
         old.unlink()
-    stack = Stack(config, log_dir)
-    engine = create_engine(CommonSettings(database_url=database_url).database_url, pool_size=2)
-    platform = Platform(stack, config, SinkClient(config.mail_url), engine)
-    try:
-        prepare(database_url, amqp_uri, (0.5, 1.0), say=lambda _: None)
-        stack.start()
-        stack.wait_ready(timeout=120)
-        yield platform
-    finally:
-        stack.stop()
-        engine.dispose()
-        # Each step on its own: a server that is down for a moment must not leave the others behind.
-        for cleanup in (lambda: drop_database(database_url), lambda: management.delete_vhost(name)):
-            try:
-                cleanup()
-            except Exception as exc:  # reported, not raised: the tests' own failures matter more
-                print(f"cleanup of {name} failed: {exc}")
-    leaked = [
-        (path.name, secret[:6] + "…")
-        for path in sorted(log_dir.glob("*.log"))
-        for secret in platform.secrets_seen
-        if secret in path.read_text(errors="replace")
-    ]
+    with isolated("portal_hostile") as servers:
+        config = servers.stack_config(
+            {
+                "ENVIRONMENT": "test",
+                "EVENT_RETRY_DELAYS": "[0.5, 1.0]",
+                "TOKEN_GUESS_LIMIT": str(TOKEN_GUESS_LIMIT),
+                "TOKEN_GUESS_WINDOW_SECONDS": str(TOKEN_GUESS_WINDOW_SECONDS),
+                # The matrix resends invitations: a second's cooldown instead of a minute's.
+                "RESEND_COOLDOWN_SECONDS": "1",
+            }
+        )
+        stack = Stack(config, log_dir)
+        engine = create_engine(CommonSettings(database_url=config.database_url).database_url, pool_size=2)
+        platform = Platform(stack, config, SinkClient(config.mail_url), engine)
+        try:
+            prepare(config.database_url, config.amqp_uri, (0.5, 1.0), say=lambda _: None)
+            stack.start()
+            stack.wait_ready(timeout=120)
+            yield platform
+        finally:
+            stack.stop()
+            engine.dispose()
+    leaked = secrets_in_logs(log_dir, platform.secrets_seen)
     assert not leaked, f"tokens or links found in process logs: {leaked}"
