@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import re
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -1665,7 +1664,7 @@ def test_documents_and_photos(platform: Any, world: World, matrix: Matrix) -> No
     admin = world.a.admin
     tenant_lease = world.tenant["lease"]["id"]
     landlord_property = world.landlord["property"]["id"]
-    group_id = str(uuid.uuid4())
+    group_id = _group(admin)["id"]
     tenant_doc = _document(admin, "Matrix tenant invoice", lease_id=tenant_lease)
     landlord_doc = _document(admin, "Matrix landlord quote", property_id=landlord_property)
     _document(admin, "Matrix group statement", client_group_id=group_id)
@@ -1717,7 +1716,6 @@ def test_documents_and_photos(platform: Any, world: World, matrix: Matrix) -> No
             "GET /client-groups/{id}/documents",
             "read",
             lambda w, c, f: ("GET", f"/client-groups/{group_id}/documents", None),
-            foreign="own",
         ),
         Operation(
             "GET /documents/{id}/file", "read", lambda w, c, f: ("GET", f"/documents/{tenant_doc}/file", None)

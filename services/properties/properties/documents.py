@@ -132,10 +132,12 @@ def _content(session: Session, document: Document) -> str:
 # --- staff ------------------------------------------------------------------------------------
 
 
-def upload_document(session: Session, cmd: p.UploadDocument, max_bytes: int, now: datetime) -> p.DocumentView:
-    """Store a document on a lease or property of the organization (NotFound otherwise), or on a
-    client group (an id of the contacts service, not checked here), with its audiences (the
-    default of its kind and scope unless given). A bad file is InvalidInput and nothing is stored."""
+def upload_document(
+    session: Session, contacts: handlers.ContactsRpc, cmd: p.UploadDocument, max_bytes: int, now: datetime
+) -> p.DocumentView:
+    """Store a document on a lease, property or client group of the organization (NotFound
+    otherwise; a client group is asked of the contacts service), with its audiences (the default
+    of its kind and scope unless given). A bad file is InvalidInput and nothing is stored."""
     org_id = cmd.actor.organization_id
     data = _checked_file(cmd.file, "file", p.DOCUMENT_CONTENT_TYPES, max_bytes)
     if cmd.lease_id is not None:
@@ -145,6 +147,8 @@ def upload_document(session: Session, cmd: p.UploadDocument, max_bytes: int, now
         handlers._property_id_in_org(session, org_id, cmd.property_id)
         scope = p.DocumentScope.PROPERTY
     else:
+        assert cmd.client_group_id is not None  # exactly one scope: UploadDocument's validator
+        portfolio.client_group_in_org(contacts, org_id, cmd.client_group_id)
         scope = p.DocumentScope.CLIENT_GROUP
     audiences = cmd.audiences if cmd.audiences is not None else rules.default_audiences(scope, cmd.kind)
     document = Document(

@@ -44,21 +44,25 @@ PROPERTY_REQUESTS_LIMIT = 200
 # --- staff: which group a property is in ------------------------------------------------------
 
 
+def client_group_in_org(contacts: ContactsRpc, org_id: UUID, client_group_id: UUID) -> None:
+    """NotFound unless the organization has this client group (the contacts service's)."""
+    try:
+        contacts.call(
+            c.GET_CLIENT_GROUP, c.GetClientGroup(organization_id=org_id, client_group_id=client_group_id)
+        )
+    except NotFound:
+        raise NotFound(
+            "no such client group in this organization", {"client_group_id": str(client_group_id)}
+        ) from None
+
+
 def assign_client_group(session: Session, contacts: ContactsRpc, cmd: p.AssignClientGroup) -> p.PropertyView:
     """Put the property in a group of the organization (NotFound for another organization's group),
     or take it out of its group."""
     org_id = cmd.actor.organization_id
     prop = _property_in_org(session, org_id, cmd.property_id)
     if cmd.client_group_id is not None:
-        try:
-            contacts.call(
-                c.GET_CLIENT_GROUP,
-                c.GetClientGroup(organization_id=org_id, client_group_id=cmd.client_group_id),
-            )
-        except NotFound:
-            raise NotFound(
-                "no such client group in this organization", {"client_group_id": str(cmd.client_group_id)}
-            ) from None
+        client_group_in_org(contacts, org_id, cmd.client_group_id)
     if prop.client_group_id != cmd.client_group_id:
         prop.client_group_id = cmd.client_group_id
         session.commit()

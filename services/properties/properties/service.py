@@ -210,7 +210,9 @@ class PropertiesService(HealthCheck):
     def upload_document(self, payload: Json) -> Json:
         cmd = parse(p.UploadDocument, payload)
         limit = self.settings.max_document_bytes
-        return documents.upload_document(self.db, cmd, limit, utc_now()).model_dump(mode="json")
+        return documents.upload_document(self.db, self.contacts_rpc, cmd, limit, utc_now()).model_dump(
+            mode="json"
+        )
 
     @rpc(**expected)
     def list_documents(self, payload: Json) -> Json:

@@ -12,9 +12,11 @@ from uuid import uuid4
 import pytest
 from sqlalchemy import create_engine, text
 
+from shared.contracts import contacts as c
 from shared.contracts import properties as p
 from shared.contracts.common import ContactType
 from shared.contracts.errors import InvalidInput, NotFound
+from shared.testing.helpers import random_name
 
 PDF = b"%PDF-1.7\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00\x00\x00\rIHDR" + bytes(17)
@@ -208,14 +210,32 @@ def test_an_unlinked_contact_is_told_why_not(make):
     assert "not a tenant on that lease" in explanation.chain[0].explanation
 
 
+def new_group(make):
+    return make.call(
+        c.CREATE_CLIENT_GROUP, c.CreateClientGroup(actor=make.actor(), name=random_name("Group "))
+    ).id
+
+
+def staff_documents(make, **place):
+    return make.call(p.LIST_DOCUMENTS, p.ListDocuments(organization_id=make.organization_id, **place)).items
+
+
 def test_client_group_documents_are_staff_readable_and_default_to_customers(make):
-    group_id = uuid4()
+    group_id = new_group(make)
     statement = upload(make, kind=p.DocumentKind.OTHER, client_group_id=group_id)
     assert statement.scope == p.DocumentScope.CLIENT_GROUP and statement.audiences == [ContactType.CUSTOMER]
-    listed = make.call(
-        p.LIST_DOCUMENTS, p.ListDocuments(organization_id=make.organization_id, client_group_id=group_id)
-    )
-    assert [d.id for d in listed.items] == [statement.id]
+    assert [d.id for d in staff_documents(make, client_group_id=group_id)] == [statement.id]
+
+
+def test_a_document_for_a_client_group_the_organization_does_not_have_is_refused_and_not_stored(
+    make, make_other
+):
+    theirs = new_group(make_other)
+    for group_id in (uuid4(), theirs):
+        with pytest.raises(NotFound, match="no such client group"):
+            upload(make, client_group_id=group_id)
+        assert staff_documents(make, client_group_id=group_id) == []
+    assert staff_documents(make_other, client_group_id=theirs) == []
 
 
 def test_another_organization_finds_nothing(make, make_other):
