@@ -61,7 +61,7 @@ PLATFORM_CPU = ("gateway", "invitations", "notifications", "sender", "smtp-sink"
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m bench.bulk", description=__doc__.split("\n")[0])
+    parser = common.argument_parser("bench.bulk", __doc__, "bulk")
     parser.add_argument(
         "--contacts", type=int, default=10_000, help="contacts invited in one bulk (default 10000)"
     )
@@ -86,7 +86,6 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         default=5.0,
         help="wait this long after the last email for late duplicates (default 5)",
     )
-    parser.add_argument("--name", default="bulk", help="results file name (default bulk)")
     args = parser.parse_args(argv)
     if args.contacts < 1 or args.contacts > 10_000:
         parser.error("--contacts must be from 1 to 10000 (one bulk invitation takes at most 10000)")

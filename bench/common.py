@@ -64,6 +64,7 @@ BENCH_PROFILE=<process or worker-<name>>,... runs those under py-spy (see `profi
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import contextlib
 import json
@@ -874,6 +875,23 @@ def bench_platform(
             for pid in profiled_children:  # never leave one behind, whatever happened to py-spy
                 with contextlib.suppress(ProcessLookupError):
                     os.kill(pid, signal.SIGKILL)
+
+
+def argument_parser(
+    module: str, doc: str | None, name: str, rounds: int | None = None
+) -> argparse.ArgumentParser:
+    """What every benchmark's command line has: `--name` (its results files' name) and, given
+    `rounds`, `--rounds` (measured rounds, after one warm-up)."""
+    parser = argparse.ArgumentParser(prog=f"python -m {module}", description=(doc or "").split("\n")[0])
+    parser.add_argument("--name", default=name, help=f"results file name (default {name})")
+    if rounds is not None:
+        parser.add_argument(
+            "--rounds",
+            type=int,
+            default=rounds,
+            help=f"measured rounds, after one warm-up (default {rounds})",
+        )
+    return parser
 
 
 def python_module(name: str, *args: str) -> list[str]:

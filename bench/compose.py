@@ -33,12 +33,8 @@ MAIL_FROM = "Acme Lettings <no-reply@portal.example.com>"
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m bench.compose", description=__doc__.split("\n")[0])
+    parser = common.argument_parser("bench.compose", __doc__, "compose", rounds=5)
     parser.add_argument("--emails", type=int, default=5000, help="emails per contender (default 5000)")
-    parser.add_argument(
-        "--rounds", type=int, default=5, help="measured rounds, after one warm-up (default 5)"
-    )
-    parser.add_argument("--name", default="compose", help="results file name (default compose)")
     return parser.parse_args(argv)
 
 

@@ -27,15 +27,11 @@ ACCEPT = "POST /invite/accept (gateway)"
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m bench.passwords", description=__doc__.split("\n")[0])
+    parser = common.argument_parser("bench.passwords", __doc__, "passwords", rounds=5)
     parser.add_argument("--hashes", type=int, default=100, help="timed hashes (default 100)")
     parser.add_argument(
         "--accepts", type=int, default=50, help="timed accepts, one invitation each (default 50)"
     )
-    parser.add_argument(
-        "--rounds", type=int, default=5, help="measured rounds, after one warm-up (default 5)"
-    )
-    parser.add_argument("--name", default="passwords", help="results file name (default passwords)")
     return parser.parse_args(argv)
 
 

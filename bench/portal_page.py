@@ -33,7 +33,7 @@ TARGET = 2.0
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m bench.portal_page", description=__doc__.split("\n")[0])
+    parser = common.argument_parser("bench.portal_page", __doc__, "portal_page", rounds=5)
     parser.add_argument(
         "--requests", type=int, default=1500, help="requests (or calls) per contender and load (default 1500)"
     )
@@ -44,11 +44,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         default=[1, 10, 50],
         help="requests in flight, one load each (default 1 10 50)",
     )
-    parser.add_argument(
-        "--rounds", type=int, default=5, help="measured rounds, after one warm-up (default 5)"
-    )
     parser.add_argument("--tenants", type=int, default=5, help="signed-in tenants taking turns (default 5)")
-    parser.add_argument("--name", default="portal_page", help="results file name (default portal_page)")
     return parser.parse_args(argv)
 
 

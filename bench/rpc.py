@@ -45,22 +45,18 @@ THROUGHPUT_TARGET = 1.5
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m bench.rpc", description=__doc__.split("\n")[0])
+    parser = common.argument_parser("bench.rpc", __doc__, "rpc", rounds=10)
     parser.add_argument(
         "--calls", type=int, default=4000, help="RPC calls per contender and load (default 4000)"
     )
     parser.add_argument(
         "--http-calls", type=int, default=3000, help="HTTP requests per contender and load (default 3000)"
     )
-    parser.add_argument(
-        "--rounds", type=int, default=10, help="measured rounds, after one warm-up (default 10)"
-    )
     parser.add_argument("--concurrency", type=int, default=20, help="calls in flight under load (default 20)")
     parser.add_argument(
         "--payload-bytes", type=int, default=200, help="size of the echoed text (default 200)"
     )
     parser.add_argument("--skip-http", action="store_true", help="only the RPC part")
-    parser.add_argument("--name", default="rpc", help="results file name (default rpc)")
     return parser.parse_args(argv)
 
 

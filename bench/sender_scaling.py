@@ -62,9 +62,7 @@ LOCK_TIMEOUT_SECONDS = 25  # under the sender's statement timeout (30 s), so no 
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
-        prog="python -m bench.sender_scaling", description=__doc__.split("\n")[0]
-    )
+    parser = common.argument_parser("bench.sender_scaling", __doc__, "senders", rounds=3)
     parser.add_argument(
         "--messages", type=int, default=2000, help="due deliveries sent in each round (default 2000)"
     )
@@ -76,9 +74,6 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="sender processes, one contender each; the first is the baseline (default 1 2 4)",
     )
     parser.add_argument(
-        "--rounds", type=int, default=3, help="measured rounds, after one warm-up (default 3)"
-    )
-    parser.add_argument(
         "--delay-ms", type=int, default=50, help="the sink's pause before each 250 reply (default 50)"
     )
     parser.add_argument(
@@ -87,7 +82,6 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         default=None,
         help="SMTP connections per sender process (default: the sender's own default)",
     )
-    parser.add_argument("--name", default="senders", help="results file name (default senders)")
     return parser.parse_args(argv)
 
 
