@@ -8,7 +8,6 @@ email itself is rendered and sent later by `notifications.sender`.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 from uuid import UUID, uuid4
 
@@ -50,14 +49,7 @@ def _invitation_delivery(event: e.InvitationSent) -> NewDelivery:
         organization_id=event.organization_id,
         recipient=event.email,
         locale=event.locale,
-        context={
-            "recipient_name": event.recipient_name,
-            "organization_name": event.organization_name,
-            "expires_at": event.expires_at.isoformat(),
-            "valid_minutes": _minutes_between(event.occurred_at, event.expires_at),
-            "is_resend": event.is_resend,
-            "sealed_link": event.sealed_link,
-        },
+        context=_link_email_context(event, event.organization_name, event.is_resend),
     )
 
 
@@ -76,14 +68,7 @@ def queue_password_reset(session: Session, event: e.PasswordResetRequested, hand
                 organization_id=None,
                 recipient=event.email,
                 locale=event.locale,
-                context={
-                    "recipient_name": event.recipient_name,
-                    "organization_name": None,
-                    "expires_at": event.expires_at.isoformat(),
-                    "valid_minutes": _minutes_between(event.occurred_at, event.expires_at),
-                    "is_resend": False,
-                    "sealed_link": event.sealed_link,
-                },
+                context=_link_email_context(event, organization_name=None, is_resend=False),
             )
         ],
     )
@@ -92,8 +77,19 @@ def queue_password_reset(session: Session, event: e.PasswordResetRequested, hand
         faults.crash_point(faults.DELIVERY_QUEUED_COMMITTED)
 
 
-def _minutes_between(start: datetime, end: datetime) -> int:
-    return max(0, round((end - start).total_seconds() / 60))
+def _link_email_context(
+    event: e.InvitationSent | e.PasswordResetRequested, organization_name: str | None, is_resend: bool
+) -> dict[str, Any]:
+    """What an email carrying a sealed link shows: whom it greets, from whom, and how long the link
+    lasts. The link stays sealed until the sender renders the email."""
+    return {
+        "recipient_name": event.recipient_name,
+        "organization_name": organization_name,
+        "expires_at": event.expires_at.isoformat(),
+        "valid_minutes": max(0, round((event.expires_at - event.occurred_at).total_seconds() / 60)),
+        "is_resend": is_resend,
+        "sealed_link": event.sealed_link,
+    }
 
 
 @dataclass(frozen=True)
