@@ -7,7 +7,6 @@ and cleans up in `worker_teardown` / `stop`.
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
 import time
 import weakref
@@ -27,7 +26,7 @@ from shared.health import Health
 from shared.messaging import rpc
 from shared.outbox import relay_batch
 from shared.passwords import Passwords, green_passwords
-from shared.topology import event_exchange_name
+from shared.topology import EventMessage
 
 log = logging.getLogger(__name__)
 
@@ -178,21 +177,24 @@ class ConfirmedPublisher:
     def _publish(self, rows: Sequence[Any]) -> None:
         channel = self._open()
         for row in rows:
-            exchange = event_exchange_name(row.source)
-            if exchange not in self._declared:
-                channel.exchange_declare(exchange, "topic", durable=True, auto_delete=False)
-                self._declared.add(exchange)
+            event = EventMessage.of(row)
+            if event.exchange not in self._declared:
+                channel.exchange_declare(event.exchange, "topic", durable=True, auto_delete=False)
+                self._declared.add(event.exchange)
             message = amqp.Message(
-                json.dumps(row.payload),
-                content_type="application/json",
-                content_encoding="utf-8",
-                delivery_mode=2,
-                message_id=str(row.event_id),
-                type=row.event_type,
+                event.body,
+                content_type=event.content_type,
+                content_encoding=event.content_encoding,
+                delivery_mode=2,  # persistent
+                message_id=event.message_id,
+                type=event.routing_key,
                 application_headers={},
             )
             channel.basic_publish(
-                message, exchange=exchange, routing_key=row.event_type, timeout=PUBLISH_TIMEOUT_SECONDS
+                message,
+                exchange=event.exchange,
+                routing_key=event.routing_key,
+                timeout=PUBLISH_TIMEOUT_SECONDS,
             )
             self._unconfirmed.add(self._next_tag)
             self._next_tag += 1

@@ -14,6 +14,7 @@ import argparse
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 RPC_EXCHANGE = "nameko-rpc"
 SERVICES = ("contacts", "properties", "invitations", "notifications")
@@ -59,6 +60,30 @@ SUBSCRIPTIONS: tuple[Subscription, ...] = (
 
 def queue_arguments(quorum: bool) -> dict[str, object]:
     return {"x-queue-type": "quorum"} if quorum else {}
+
+
+@dataclass(frozen=True)
+class EventMessage:
+    """An outbox row as nameko publishes an event: JSON to the topic exchange `<source>.events`,
+    routing key and AMQP `type` = the event type, message id = the event id, persistent. Both
+    outbox relays (the nameko services' and the sender's) publish these."""
+
+    exchange: str
+    routing_key: str
+    message_id: str
+    body: bytes
+    content_type = "application/json"
+    content_encoding = "utf-8"
+
+    @classmethod
+    def of(cls, row: Any) -> EventMessage:
+        """From an outbox row (`source`, `event_type`, `event_id`, `payload`)."""
+        return cls(
+            exchange=event_exchange_name(row.source),
+            routing_key=row.event_type,
+            message_id=str(row.event_id),
+            body=json.dumps(row.payload).encode(),
+        )
 
 
 def event_exchange_name(source: str) -> str:

@@ -15,7 +15,6 @@ with publisher confirms.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 from collections.abc import Iterable
 
@@ -25,7 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from notifications.models import outbox
 from shared import faults
-from shared.topology import event_exchange_name
+from shared.topology import EventMessage
 
 log = logging.getLogger(__name__)
 
@@ -110,25 +109,26 @@ class EventRelay:
                     .with_for_update(skip_locked=True)
                 )
             ).all()
-            exchanges = {source: await self._exchange(source) for source in {row.source for row in rows}}
+            events = [EventMessage.of(row) for row in rows]
+            exchanges = {name: await self._exchange(name) for name in {event.exchange for event in events}}
             # All sent at once, then every confirm awaited: one round trip for the batch.
             await asyncio.gather(
                 *(
-                    exchanges[row.source].publish(
+                    exchanges[event.exchange].publish(
                         aio_pika.Message(
-                            body=json.dumps(row.payload).encode(),
-                            content_type="application/json",
-                            content_encoding="utf-8",
+                            body=event.body,
+                            content_type=event.content_type,
+                            content_encoding=event.content_encoding,
                             delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
-                            message_id=str(row.event_id),
-                            type=row.event_type,
+                            message_id=event.message_id,
+                            type=event.routing_key,
                         ),
-                        routing_key=row.event_type,
+                        routing_key=event.routing_key,
                         # The queues are declared up front (shared.topology), as nameko publishes.
                         mandatory=False,
                         timeout=PUBLISH_TIMEOUT_SECONDS,
                     )
-                    for row in rows
+                    for event in events
                 )
             )
             if rows:
@@ -140,7 +140,7 @@ class EventRelay:
                 )
         return len(rows)
 
-    async def _exchange(self, source: str) -> aio_pika.abc.AbstractExchange:
+    async def _exchange(self, name: str) -> aio_pika.abc.AbstractExchange:
         if self._channel is None or self._channel.is_closed:
             self._exchanges.clear()
             self._connection = await aio_pika.connect(
@@ -149,14 +149,14 @@ class EventRelay:
                 client_properties={"connection_name": "notifications-sender-relay"},
             )
             self._channel = await self._connection.channel(publisher_confirms=True)
-        if source not in self._exchanges:
-            self._exchanges[source] = await self._channel.declare_exchange(
-                event_exchange_name(source),
+        if name not in self._exchanges:
+            self._exchanges[name] = await self._channel.declare_exchange(
+                name,
                 aio_pika.ExchangeType.TOPIC,
                 durable=True,
                 timeout=PUBLISH_TIMEOUT_SECONDS,
             )
-        return self._exchanges[source]
+        return self._exchanges[name]
 
     async def _disconnect(self) -> None:
         connection, self._connection, self._channel = self._connection, None, None
