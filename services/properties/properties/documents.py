@@ -174,7 +174,9 @@ def upload_document(
     return document_view(document)
 
 
-def list_documents(session: Session, q: p.ListDocuments) -> p.DocumentList:
+def list_documents(session: Session, contacts: handlers.ContactsRpc, q: p.ListDocuments) -> p.DocumentList:
+    """The documents of a lease, property or client group of the organization, newest first
+    (NotFound otherwise; a client group is asked of the contacts service, as for an upload)."""
     query = _documents_in_org(q.organization_id)
     if q.lease_id is not None:
         handlers._lease_in_org(session, q.organization_id, q.lease_id)
@@ -183,6 +185,8 @@ def list_documents(session: Session, q: p.ListDocuments) -> p.DocumentList:
         handlers._property_id_in_org(session, q.organization_id, q.property_id)
         query = query.where(Document.property_id == q.property_id)
     else:
+        assert q.client_group_id is not None  # exactly one scope: ListDocuments's validator
+        portfolio.client_group_in_org(contacts, q.organization_id, q.client_group_id)
         query = query.where(Document.client_group_id == q.client_group_id)
     return p.DocumentList(items=[document_view(d) for d in session.scalars(_newest_first(query)).all()])
 

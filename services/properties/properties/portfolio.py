@@ -69,7 +69,11 @@ def assign_client_group(session: Session, contacts: ContactsRpc, cmd: p.AssignCl
     return property_view(prop)
 
 
-def list_client_group_properties(session: Session, q: p.ListClientGroupProperties) -> p.PropertyPage:
+def list_client_group_properties(
+    session: Session, contacts: ContactsRpc, q: p.ListClientGroupProperties
+) -> p.PropertyPage:
+    """The properties in a group of the organization (NotFound for a group it does not have)."""
+    client_group_in_org(contacts, q.organization_id, q.client_group_id)
     rows = session.scalars(
         select(Property)
         .where(Property.organization_id == q.organization_id, Property.client_group_id == q.client_group_id)

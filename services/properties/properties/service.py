@@ -216,7 +216,8 @@ class PropertiesService(HealthCheck):
 
     @rpc(**expected)
     def list_documents(self, payload: Json) -> Json:
-        return documents.list_documents(self.db, parse(p.ListDocuments, payload)).model_dump(mode="json")
+        q = parse(p.ListDocuments, payload)
+        return documents.list_documents(self.db, self.contacts_rpc, q).model_dump(mode="json")
 
     @rpc(**expected)
     def get_document_file(self, payload: Json) -> Json:
@@ -264,7 +265,7 @@ class PropertiesService(HealthCheck):
     @rpc(**expected)
     def list_client_group_properties(self, payload: Json) -> Json:
         q = parse(p.ListClientGroupProperties, payload)
-        return portfolio.list_client_group_properties(self.db, q).model_dump(mode="json")
+        return portfolio.list_client_group_properties(self.db, self.contacts_rpc, q).model_dump(mode="json")
 
     @rpc(**expected)
     def get_customer_portfolio(self, payload: Json) -> Json:

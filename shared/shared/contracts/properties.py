@@ -1010,7 +1010,8 @@ class DocumentFile(View):
 
 
 class ListDocuments(Request):
-    """Staff list the documents of one lease, property or client group, newest first."""
+    """Staff list the documents of one lease, property or client group, newest first. NotFound for
+    one the organization does not have (a client group is asked of the contacts service)."""
 
     organization_id: UUID
     lease_id: UUID | None = None
@@ -1178,7 +1179,8 @@ class AssignClientGroup(Request):
 
 
 class ListClientGroupProperties(Request):
-    """Staff list the properties in one client group (not those of the groups below it)."""
+    """Staff list the properties in one client group (not those of the groups below it). NotFound
+    for a group the organization does not have (asked of the contacts service)."""
 
     organization_id: UUID
     client_group_id: UUID

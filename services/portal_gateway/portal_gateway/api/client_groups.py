@@ -123,13 +123,9 @@ async def remove_member(client_group_id: UUID, contact_id: UUID, staff: Staff, r
 @router.get("/client-groups/{client_group_id}/properties", response_model=p.PropertyPage)
 async def client_group_properties(client_group_id: UUID, staff: Staff, rpc: Rpc) -> p.PropertyPage:
     """The properties in the group itself (not those of the groups below it)."""
-    org_id = staff.organization.id
-    await rpc.call(
-        c.GET_CLIENT_GROUP, c.GetClientGroup(organization_id=org_id, client_group_id=client_group_id)
-    )
     return await rpc.call(
         p.LIST_CLIENT_GROUP_PROPERTIES,
-        p.ListClientGroupProperties(organization_id=org_id, client_group_id=client_group_id),
+        p.ListClientGroupProperties(organization_id=staff.organization.id, client_group_id=client_group_id),
     )
 
 

@@ -15,7 +15,6 @@ from pydantic import BaseModel, ConfigDict, Field
 from portal_gateway.deps import Rpc, Staff, require_editor
 from portal_gateway.downloads import file_response
 from portal_gateway.errors import WRITE_ERROR_RESPONSES
-from shared.contracts import contacts as c
 from shared.contracts import properties as p
 from shared.contracts.common import ContactType
 from shared.contracts.validation import parse
@@ -117,12 +116,9 @@ async def list_property_documents(property_id: UUID, staff: Staff, rpc: Rpc) -> 
 @router.get("/client-groups/{client_group_id}/documents", response_model=p.DocumentList)
 async def list_client_group_documents(client_group_id: UUID, staff: Staff, rpc: Rpc) -> p.DocumentList:
     """The client group's documents, newest first; 404 for a group the organization does not have."""
-    org_id = staff.organization.id
-    await rpc.call(
-        c.GET_CLIENT_GROUP, c.GetClientGroup(organization_id=org_id, client_group_id=client_group_id)
-    )
     return await rpc.call(
-        p.LIST_DOCUMENTS, p.ListDocuments(organization_id=org_id, client_group_id=client_group_id)
+        p.LIST_DOCUMENTS,
+        p.ListDocuments(organization_id=staff.organization.id, client_group_id=client_group_id),
     )
 
 

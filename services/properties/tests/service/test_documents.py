@@ -228,14 +228,27 @@ def test_client_group_documents_are_staff_readable_and_default_to_customers(make
 
 
 def test_a_document_for_a_client_group_the_organization_does_not_have_is_refused_and_not_stored(
-    make, make_other
+    make, make_other, settings
 ):
     theirs = new_group(make_other)
+    before = _stored(settings)
     for group_id in (uuid4(), theirs):
         with pytest.raises(NotFound, match="no such client group"):
             upload(make, client_group_id=group_id)
-        assert staff_documents(make, client_group_id=group_id) == []
+    assert _stored(settings) == before
     assert staff_documents(make_other, client_group_id=theirs) == []
+
+
+def test_listing_the_documents_of_a_client_group_the_organization_does_not_have_is_refused(make, make_other):
+    ours, empty, theirs = new_group(make), new_group(make), new_group(make_other)
+    statement = upload(make, kind=p.DocumentKind.OTHER, client_group_id=ours)
+    their_statement = upload(make_other, kind=p.DocumentKind.OTHER, client_group_id=theirs)
+    for group_id in (uuid4(), theirs):
+        with pytest.raises(NotFound, match="no such client group"):
+            staff_documents(make, client_group_id=group_id)
+    assert [d.id for d in staff_documents(make, client_group_id=ours)] == [statement.id]
+    assert staff_documents(make, client_group_id=empty) == []
+    assert [d.id for d in staff_documents(make_other, client_group_id=theirs)] == [their_statement.id]
 
 
 def test_another_organization_finds_nothing(make, make_other):

@@ -3,6 +3,7 @@ service that owns client groups, on the real PostgreSQL and RabbitMQ: which prop
 sees, a 404 for any other, and the dashboard's figures."""
 
 from datetime import UTC, date, datetime, timedelta
+from uuid import uuid4
 
 import pytest
 from sqlalchemy import text
@@ -197,6 +198,25 @@ def test_another_organizations_customer_and_group_are_not_found(make, make_other
         )
     got = make.call(p.GET_PROPERTY, p.GetProperty(organization_id=make.organization_id, property_id=prop.id))
     assert got.client_group_id == group.id
+
+
+def group_properties(make, group_id):
+    return make.call(
+        p.LIST_CLIENT_GROUP_PROPERTIES,
+        p.ListClientGroupProperties(organization_id=make.organization_id, client_group_id=group_id),
+    ).items
+
+
+def test_listing_the_properties_of_a_client_group_the_organization_does_not_have_is_refused(make, make_other):
+    ours, empty, theirs = new_group(make), new_group(make), new_group(make_other)
+    prop, _ = site(make, ours)
+    their_prop, _ = site(make_other, theirs)
+    for group_id in (uuid4(), theirs.id):
+        with pytest.raises(NotFound, match="no such client group"):
+            group_properties(make, group_id)
+    assert [x.id for x in group_properties(make, ours.id)] == [prop.id]
+    assert group_properties(make, empty.id) == []
+    assert [x.id for x in group_properties(make_other, theirs.id)] == [their_prop.id]
 
 
 def test_the_dashboard_figures_count_the_portfolios_requests(make, infra):
