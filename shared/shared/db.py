@@ -15,9 +15,16 @@ CONNECT_TIMEOUT_SECONDS = 5
 POOL_TIMEOUT_SECONDS = 10
 # A pooled connection unused for this long is checked before it is handed out.
 IDLE_CHECK_SECONDS = 0.5
+# Longest a statement may run, a lock wait included: a stuck one fails (and its work is retried)
+# rather than holding a worker and its connection for ever.
+STATEMENT_TIMEOUT_MS = 30_000
 
 
-def make_engine(url: str, *, pool_size: int, application_name: str) -> Engine:
+def make_engine(
+    url: str, *, pool_size: int, application_name: str, statement_timeout_ms: int = STATEMENT_TIMEOUT_MS
+) -> Engine:
+    """A service's engine: every connection and statement has a timeout, and pooled connections
+    are checked when they sat unused (`check_when_idle`)."""
     return check_when_idle(
         batch_inserts(
             create_engine(
@@ -26,13 +33,20 @@ def make_engine(url: str, *, pool_size: int, application_name: str) -> Engine:
                 max_overflow=0,
                 pool_timeout=POOL_TIMEOUT_SECONDS,
                 pool_use_lifo=True,  # the connection used last goes out first: it is not idle
-                connect_args={
-                    "connect_timeout": CONNECT_TIMEOUT_SECONDS,
-                    "application_name": application_name,
-                },
+                connect_args=connect_args(application_name, statement_timeout_ms),
             )
         )
     )
+
+
+def connect_args(application_name: str, statement_timeout_ms: int = STATEMENT_TIMEOUT_MS) -> dict[str, Any]:
+    """psycopg's arguments for every connection of ours: a connect timeout, a statement timeout,
+    and the name pg_stat_activity shows."""
+    return {
+        "connect_timeout": CONNECT_TIMEOUT_SECONDS,
+        "application_name": application_name,
+        "options": f"-c statement_timeout={statement_timeout_ms}",
+    }
 
 
 def check_when_idle(engine: Engine, idle_seconds: float = IDLE_CHECK_SECONDS) -> Engine:

@@ -23,14 +23,11 @@ from notifications.models import Delivery, Suppression, outbox
 from notifications.settings import NotificationsSettings
 from shared.contracts import events as e
 from shared.contracts.notifications import DeliveryStatus
-from shared.db import batch_inserts, check_when_idle, unnest
+from shared.db import POOL_TIMEOUT_SECONDS, batch_inserts, check_when_idle, connect_args, unnest
 from shared.outbox import record_event, record_events
 from shared.tokens import normalize_email
 
 S = DeliveryStatus
-CONNECT_TIMEOUT_SECONDS = 5
-POOL_TIMEOUT_SECONDS = 10
-STATEMENT_TIMEOUT_MS = 30_000
 REASON_MAX_LENGTH = 1000
 
 
@@ -42,11 +39,7 @@ def make_async_engine(settings: NotificationsSettings) -> AsyncEngine:
         max_overflow=0,
         pool_timeout=POOL_TIMEOUT_SECONDS,
         pool_use_lifo=True,
-        connect_args={
-            "connect_timeout": CONNECT_TIMEOUT_SECONDS,
-            "application_name": "notifications-sender",
-            "options": f"-c statement_timeout={STATEMENT_TIMEOUT_MS}",
-        },
+        connect_args=connect_args("notifications-sender"),
     )
     check_when_idle(batch_inserts(engine.sync_engine))
     return engine
