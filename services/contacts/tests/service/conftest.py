@@ -10,6 +10,7 @@ import pytest  # noqa: E402
 from contacts.service import ContactsService  # noqa: E402
 from shared.contracts import contacts as c  # noqa: E402
 from shared.settings import ServiceSettings  # noqa: E402
+from shared.testing.containers import container_factory  # noqa: E402,F401 - a fixture
 from shared.testing.fixtures import infra  # noqa: E402,F401 - a fixture
 from shared.testing.helpers import ADMIN_PASSWORD, hook_caller, random_email, random_name  # noqa: E402
 
@@ -20,7 +21,7 @@ def settings(infra) -> ServiceSettings:  # noqa: F811
 
 
 @pytest.fixture
-def contacts(container_factory, settings):
+def contacts(container_factory, settings):  # noqa: F811
     container = container_factory(ContactsService, settings.nameko_config())
     container.start()
     return container

@@ -17,6 +17,7 @@ from shared.contracts import contacts as c  # noqa: E402
 from shared.contracts import properties as p  # noqa: E402
 from shared.contracts.common import ContactType, StaffActor  # noqa: E402
 from shared.settings import ServiceSettings  # noqa: E402
+from shared.testing.containers import container_factory  # noqa: E402,F401 - a fixture
 from shared.testing.fixtures import infra  # noqa: E402,F401 - a fixture
 from shared.testing.helpers import (  # noqa: E402
     ADMIN_PASSWORD,
@@ -62,7 +63,7 @@ def properties_config(settings: InvitationsSettings) -> dict[str, Any]:
 class Platform:
     """The contacts, properties and invitations services, running, with helpers to make data."""
 
-    def __init__(self, container_factory: Any, settings: InvitationsSettings) -> None:
+    def __init__(self, container_factory: Any, settings: InvitationsSettings) -> None:  # noqa: F811
         self.settings = settings
         self.containers = {}
         for cls in (ContactsService, PropertiesService, InvitationsService):
@@ -127,7 +128,7 @@ class Platform:
 
 
 @pytest.fixture
-def make_platform(container_factory):
+def make_platform(container_factory):  # noqa: F811
     return lambda settings: Platform(container_factory, settings)
 
 

@@ -6,6 +6,7 @@ import pytest  # noqa: E402
 
 from notifications.service import NotificationsService  # noqa: E402
 from notifications.settings import NotificationsSettings  # noqa: E402
+from shared.testing.containers import container_factory  # noqa: E402,F401 - a fixture
 from shared.testing.fixtures import infra  # noqa: E402,F401 - a fixture
 from shared.testing.helpers import EventCollector  # noqa: E402
 
@@ -16,7 +17,7 @@ def settings(infra) -> NotificationsSettings:  # noqa: F811
 
 
 @pytest.fixture
-def notifications(container_factory, settings):
+def notifications(container_factory, settings):  # noqa: F811
     container = container_factory(NotificationsService, settings.nameko_config())
     container.start()
     return container

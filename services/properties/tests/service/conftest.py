@@ -16,6 +16,7 @@ from properties.settings import PropertiesSettings  # noqa: E402
 from shared.contracts import contacts as c  # noqa: E402
 from shared.contracts import properties as p  # noqa: E402
 from shared.contracts.common import ContactType, RpcMethod  # noqa: E402
+from shared.testing.containers import container_factory  # noqa: E402,F401 - a fixture
 from shared.testing.fixtures import infra  # noqa: E402,F401 - a fixture
 from shared.testing.helpers import ADMIN_PASSWORD, actor, random_email, random_name  # noqa: E402
 
@@ -26,7 +27,7 @@ def settings(infra) -> PropertiesSettings:  # noqa: F811
 
 
 @pytest.fixture
-def containers(container_factory, settings) -> dict[str, Any]:
+def containers(container_factory, settings) -> dict[str, Any]:  # noqa: F811
     """The properties service and the contacts service it asks about contacts, on one broker."""
     config = settings.nameko_config()
     running = {

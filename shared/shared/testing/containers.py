@@ -1,0 +1,48 @@
+"""The `container_factory` fixture of the service tests: nameko's fixture of that name, with two
+changes that take about a second off every service test and change nothing a test observes.
+
+- A container's consumer notices it is asked to stop at its next poll of the broker. kombu polls once
+  a second; here every 50 ms, so killing a container takes about 50 ms rather than up to a second.
+- The test's containers are killed side by side rather than one after another.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from typing import Any
+
+import eventlet
+import pytest
+from kombu.mixins import ConsumerMixin
+from nameko.containers import ServiceContainer, get_container_cls
+from nameko.messaging import QueueConsumer
+
+CONSUMER_POLL_SECONDS = 0.05
+
+
+def polling_often(consumer: QueueConsumer, _tokens: int = 1, **kwargs: Any) -> None:
+    ConsumerMixin.run(consumer, _tokens, safety_interval=CONSUMER_POLL_SECONDS, **kwargs)
+
+
+def kill_quietly(container: ServiceContainer) -> None:
+    """Kill a container at teardown; a test's own failure is already reported, so teardown goes on."""
+    with contextlib.suppress(Exception):
+        container.kill()
+
+
+@pytest.fixture
+def container_factory(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    monkeypatch.setattr(QueueConsumer, "run", polling_often)
+    made: list[ServiceContainer] = []
+
+    def make_container(service_cls: type, config: dict[str, Any]) -> ServiceContainer:
+        container = get_container_cls(config)(service_cls, config)
+        made.append(container)
+        return container
+
+    yield make_container
+    pool = eventlet.GreenPool()
+    for container in made:
+        pool.spawn(kill_quietly, container)
+    pool.waitall()
