@@ -6,22 +6,24 @@ BIN := $(VENV)/bin
 PIP := $(BIN)/pip install --quiet --disable-pip-version-check
 PACKAGES := -e shared[service,client] -e services/contacts -e services/properties -e services/invitations \
             -e services/notifications -e services/portal_gateway -e devtools
-PYTEST := $(BIN)/python -m pytest
+PYTEST := $(BIN)/python -m pytest --durations=15
 # Unit and end-to-end tests run without eventlet; service tests monkey-patch it, so they run apart.
 NO_EVENTLET := -p no:pytest_nameko
 STAMP := $(VENV)/.installed
+# $(call timed,<command>): run it, then print how long the stage took (CI shows each stage's time).
+timed = start=$$(date +%s); $(1); rc=$$?; echo "== $@: $$(( $$(date +%s) - start )) s"; exit $$rc
 
-.PHONY: up test install browser infra lint unit service e2e faults faults-full hostile hostile-full reset clean \
+.PHONY: up test install browser infra lint unit service e2e checks faults faults-full hostile hostile-full reset clean \
         bench bench-rpc bench-page bench-bulk bench-senders bench-passwords bench-compose screenshots
 
 up: install
 	$(BIN)/python -m devtools.up
 
-# Lint, unit and service tests run side by side (each test run has a database and a vhost of its
-# own); then the end-to-end suites, alone, because the fault suite stops and starts the servers.
+# Every suite but the fault suite runs side by side (each test run has a database and a vhost of
+# its own); then the fault suite, alone, because it stops and starts the servers.
 test: install browser infra
-	$(MAKE) --no-print-directory -j3 --output-sync=target lint unit service
-	$(MAKE) --no-print-directory e2e
+	@$(call timed,$(MAKE) --no-print-directory -j6 --output-sync=target lint unit service e2e hostile checks)
+	@$(call timed,$(MAKE) --no-print-directory faults)
 
 $(STAMP): constraints.txt requirements-dev.txt shared/pyproject.toml services/*/pyproject.toml devtools/pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else "Python 3.11 is needed; set PYTHON=python3.11")'
@@ -42,33 +44,37 @@ infra: install
 	$(BIN)/python -m devtools.infra_check
 
 lint: install
-	$(BIN)/ruff check .
-	$(BIN)/ruff format --check .
-	$(BIN)/mypy -p shared -p contacts -p properties -p invitations -p notifications -p portal_gateway -p devtools -p bench
+	@$(call timed,$(BIN)/ruff check . && $(BIN)/ruff format --check . && \
+	  $(BIN)/mypy -p shared -p contacts -p properties -p invitations -p notifications -p portal_gateway -p devtools -p bench)
 
 unit: install
-	$(PYTEST) $(NO_EVENTLET) shared/tests services/*/tests/unit services/notifications/tests/sender devtools/tests
+	@$(call timed,$(PYTEST) $(NO_EVENTLET) shared/tests services/*/tests/unit services/notifications/tests/sender devtools/tests)
 
 service: install infra
-	$(PYTEST) services/*/tests/service
+	@$(call timed,$(PYTEST) services/*/tests/service)
 
+# End to end: every service running as a process, driven over HTTP and in Chromium.
 e2e: install infra browser
-	$(PYTEST) $(NO_EVENTLET) tests
+	@$(call timed,$(PYTEST) $(NO_EVENTLET) tests/e2e)
+
+# The docs and the deployment files checked against the code.
+checks: install
+	@$(call timed,$(PYTEST) $(NO_EVENTLET) tests/docs tests/deploy)
 
 # Fault suite: kill -9 at each crash point, broker and database restarts, SMTP failures, dead letters.
 # CI runs the small variant; faults-full runs the sizes of docs/reliability.md.
 faults: install infra
-	$(PYTEST) $(NO_EVENTLET) tests/faults
+	@$(call timed,$(PYTEST) $(NO_EVENTLET) tests/faults)
 
 faults-full: install infra
-	FAULTS_FULL=1 $(PYTEST) $(NO_EVENTLET) tests/faults
+	@$(call timed,FAULTS_FULL=1 $(PYTEST) $(NO_EVENTLET) tests/faults)
 
 # Hostile input: schemathesis over the OpenAPI, the authorization matrix, token guessing, spoofing.
 hostile: install infra
-	$(PYTEST) $(NO_EVENTLET) tests/hostile
+	@$(call timed,$(PYTEST) $(NO_EVENTLET) tests/hostile)
 
 hostile-full: install infra
-	HOSTILE_FULL=1 $(PYTEST) $(NO_EVENTLET) tests/hostile
+	@$(call timed,HOSTILE_FULL=1 $(PYTEST) $(NO_EVENTLET) tests/hostile)
 
 # The browser tests again, keeping their screenshots of every page in docs/screenshots/.
 screenshots: install infra browser

@@ -1,4 +1,5 @@
-"""nameko DependencyProviders every service uses: database session, outbox relay, password hashing.
+"""nameko DependencyProviders every service uses: settings, database session, outbox relay, password
+hashing.
 
 Each builds its resource in `setup()` (never at import), hands a worker the smallest interface,
 and cleans up in `worker_teardown` / `stop`.
@@ -31,6 +32,13 @@ from shared.topology import EventMessage
 log = logging.getLogger(__name__)
 
 PUBLISH_TIMEOUT_SECONDS = 10
+
+
+class Settings(DependencyProvider):
+    """The service's settings object, as `nameko_config()` put it in the container's config."""
+
+    def get_dependency(self, worker_ctx: Any) -> Any:
+        return self.container.config["SETTINGS"]
 
 
 class Database(DependencyProvider):

@@ -5,26 +5,18 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from nameko.extensions import DependencyProvider
-
 from invitations import handlers, relationships
 from invitations.models import outbox
-from invitations.settings import InvitationsSettings
 from shared.contracts import events as e
 from shared.contracts import invitations as i
 from shared.contracts.common import utc_now
 from shared.contracts.errors import ServiceError
 from shared.contracts.validation import parse
 from shared.messaging import ServiceRpc, batch_event_handler, event_handler, rpc, timer
-from shared.providers import Database, HealthCheck, OutboxRelay, PasswordHashing
+from shared.providers import Database, HealthCheck, OutboxRelay, PasswordHashing, Settings
 
 Json = dict[str, Any]
 expected = {"expected_exceptions": ServiceError}
-
-
-class Settings(DependencyProvider):
-    def get_dependency(self, worker_ctx: Any) -> InvitationsSettings:
-        return self.container.config["SETTINGS"]  # type: ignore[no-any-return]
 
 
 class InvitationsService(HealthCheck):

@@ -4,25 +4,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from nameko.extensions import DependencyProvider
-
 from notifications import handlers
 from notifications.models import outbox
-from notifications.settings import NotificationsSettings
 from shared.contracts import events as e
 from shared.contracts import notifications as n
 from shared.contracts.errors import ServiceError
 from shared.contracts.validation import parse
 from shared.messaging import ServiceRpc, batch_event_handler, event_handler, rpc
-from shared.providers import Database, HealthCheck, OutboxRelay
+from shared.providers import Database, HealthCheck, OutboxRelay, Settings
 
 Json = dict[str, Any]
 expected = {"expected_exceptions": ServiceError}
-
-
-class Settings(DependencyProvider):
-    def get_dependency(self, worker_ctx: Any) -> NotificationsSettings:
-        return self.container.config["SETTINGS"]  # type: ignore[no-any-return]
 
 
 class NotificationsService(HealthCheck):

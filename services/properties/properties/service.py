@@ -4,25 +4,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from nameko.extensions import DependencyProvider
-
 from properties import defects, documents, handlers, lease_endings, portfolio, progress
 from properties.models import outbox
-from properties.settings import PropertiesSettings
 from shared.contracts import properties as p
 from shared.contracts.common import utc_now
 from shared.contracts.errors import ServiceError
 from shared.contracts.validation import parse
 from shared.messaging import ServiceRpc, rpc, timer
-from shared.providers import Database, HealthCheck, OutboxRelay
+from shared.providers import Database, HealthCheck, OutboxRelay, Settings
 
 Json = dict[str, Any]
 expected = {"expected_exceptions": ServiceError}
-
-
-class Settings(DependencyProvider):
-    def get_dependency(self, worker_ctx: Any) -> PropertiesSettings:
-        return self.container.config["SETTINGS"]  # type: ignore[no-any-return]
 
 
 class PropertiesService(HealthCheck):
