@@ -47,7 +47,14 @@ import httpx
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.exc import SQLAlchemyError
 
-from bench import common
+from bench.common.cli import argument_parser
+from bench.common.cpu import CpuMeter, broker_pid, process_cpu_seconds
+from bench.common.machine import command_line
+from bench.common.platform import HTTP_TIMEOUT, BenchPlatform, StaffApi, bench_platform
+from bench.common.results import Results
+from bench.common.stats import ratio
+from bench.common.targets import target, targets_markdown
+from devtools.prepare import REPO
 from devtools.sink_client import SinkClient
 from notifications.settings import NotificationsSettings
 from shared.topology import Subscription
@@ -64,7 +71,7 @@ PLATFORM_CPU = ("gateway", "invitations", "notifications", "sender", "smtp-sink"
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = common.argument_parser("bench.bulk", __doc__, "bulk")
+    parser = argument_parser("bench.bulk", __doc__, "bulk")
     parser.add_argument(
         "--contacts", type=int, default=10_000, help="contacts invited in one bulk (default 10000)"
     )
@@ -117,7 +124,7 @@ async def make_tenants(url: str, token: str, count: int, concurrency: int) -> li
     async with httpx.AsyncClient(
         base_url=f"{url}/api/v1",
         headers={"Authorization": f"Bearer {token}"},
-        timeout=common.HTTP_TIMEOUT,
+        timeout=HTTP_TIMEOUT,
         limits=limits,
     ) as api:
         gate = asyncio.Semaphore(concurrency)
@@ -204,18 +211,18 @@ class BulkRun:
 
 
 def run_bulk(
-    platform: common.BenchPlatform,
-    staff: common.StaffApi,
+    platform: BenchPlatform,
+    staff: StaffApi,
     contact_ids: list[str],
     args: argparse.Namespace,
-    meter: common.CpuMeter,
+    meter: CpuMeter,
 ) -> BulkRun:
     sink = platform.sink
     db = create_engine(platform.database_url, pool_size=1)
     baseline = sink.stats()["accepted"]
     total = len(contact_ids)
     run = BulkRun(started_wall=datetime.now(UTC))
-    cpu_start = {name: common.process_cpu_seconds(pid) for name, pid in meter.pids.items()}
+    cpu_start = {name: process_cpu_seconds(pid) for name, pid in meter.pids.items()}
     postgres_start = postgres_cpu_seconds()
     started = time.perf_counter()
     response = staff.api.post("/portal-invitations/bulk", json={"contact_ids": contact_ids})
@@ -274,7 +281,7 @@ def run_bulk(
                 f"skipped {job['skipped']}, in the sink {in_sink}, delivered {job['delivered']}"
             )
     run.cpu = {
-        name: round(common.process_cpu_seconds(pid) - cpu_start[name], 2)
+        name: round(process_cpu_seconds(pid) - cpu_start[name], 2)
         for name, pid in meter.pids.items()
         if name in cpu_start
     }
@@ -307,7 +314,7 @@ BACKLOG_SQL = {
 }
 
 
-def backlog(platform: common.BenchPlatform, db: Engine) -> dict[str, int]:
+def backlog(platform: BenchPlatform, db: Engine) -> dict[str, int]:
     queues = {str(q.get("name")): q for q in platform.management.queues(platform.vhost)}
     found = {
         label: int(queues.get(name, {}).get("messages") or 0)  # type: ignore[call-overload]
@@ -326,7 +333,7 @@ def postgres_cpu_seconds() -> float:
     for comm in Path("/proc").glob("[0-9]*/comm"):
         with contextlib.suppress(OSError):
             if comm.read_text().strip() == "postgres":
-                total += common.process_cpu_seconds(int(comm.parent.name))
+                total += process_cpu_seconds(int(comm.parent.name))
     return total
 
 
@@ -382,12 +389,12 @@ async def send_raw(
 
 
 def raw_floor(
-    platform: common.BenchPlatform,
+    platform: BenchPlatform,
     message: bytes,
     count: int,
     concurrency: int,
     tag: str,
-    meter: common.CpuMeter,
+    meter: CpuMeter,
 ) -> dict[str, Any]:
     platform.sink.clear()
     baseline = platform.sink.stats()["accepted"]
@@ -409,7 +416,7 @@ def raw_floor(
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    results = common.Results(args.name, common.command_line(), title="Bulk invitations")
+    results = Results(args.name, command_line(), title="Bulk invitations")
     results.data["settings"] = vars(args)
     n = args.contacts
     # One bulk of 10,000 is the point; the default hourly limit per staff member is 5,000.
@@ -417,7 +424,7 @@ def main(argv: list[str] | None = None) -> int:
     results.data["settings"]["invitations_per_staff_per_hour"] = hourly_limit
     measured: dict[str, Any] = {}
     try:
-        with common.bench_platform(
+        with bench_platform(
             args.name,
             processes=list(PLATFORM_CPU),
             process_env={
@@ -438,9 +445,7 @@ def main(argv: list[str] | None = None) -> int:
             [email] = platform.sink.wait_for(warmup_tenant["email"], timeout=60)
             message = platform.sink.message(email["id"])["raw"].encode()
             say(f"one invitation alone went through; its email ({len(message)} bytes) is the raw message")
-            meter = common.CpuMeter(
-                {**{name: platform.pid(name) for name in PLATFORM_CPU}, "broker": common.broker_pid()}
-            )
+            meter = CpuMeter({**{name: platform.pid(name) for name in PLATFORM_CPU}, "broker": broker_pid()})
             if args.sink_delay_ms:
                 platform.sink.set_faults(delay_ms=args.sink_delay_ms)
             host, port = platform.config.host, platform.config.smtp_port
@@ -466,7 +471,7 @@ def main(argv: list[str] | None = None) -> int:
     }
     report(results, args, bulk, messages, counts, measured)
     for path in results.write(doc=True):
-        print(f"wrote {path.relative_to(common.REPO)}")
+        print(f"wrote {path.relative_to(REPO)}")
     print(results.markdown())
     return 0
 
@@ -482,7 +487,7 @@ def cumulative(times: list[float], points: int = 400) -> tuple[list[float], list
 
 
 def report(
-    results: common.Results,
+    results: Results,
     args: argparse.Namespace,
     bulk: BulkRun,
     messages: list[dict[str, Any]],
@@ -503,7 +508,7 @@ def report(
     raw_rates = {tag: measured[tag]["per_second"] for tag in raw_done}
     floor_tag = max(raw_rates, key=lambda tag: raw_rates[tag])
     floor = raw_rates[floor_tag]
-    ratio = common.ratio(end_to_end, floor)
+    vs_floor = ratio(end_to_end, floor)
     server_processing = math.nan
     if job.get("finished_at"):
         created = datetime.fromisoformat(job["created_at"])
@@ -530,7 +535,7 @@ def report(
             },
             "raw": measured,
             "raw_floor": {"run": floor_tag, "per_second": floor},
-            "ratio_end_to_end_vs_raw": ratio,
+            "ratio_end_to_end_vs_raw": vs_floor,
             "deliveries": counts,
             "timeline": bulk.timeline,
         }
@@ -546,14 +551,14 @@ def report(
                 invited,
                 round(last_s, 2),
                 end_to_end,
-                f"{ratio:.2f}x",
+                f"{vs_floor:.2f}x",
             ],
             [
                 "bulk, sending window only (first to last email in the sink)",
                 invited,
                 round(last_s - first_s, 2),
                 window,
-                f"{common.ratio(window, floor):.2f}x",
+                f"{ratio(window, floor):.2f}x",
             ],
             *[
                 [
@@ -562,7 +567,7 @@ def report(
                     measured[tag]["emails"],
                     measured[tag]["seconds"],
                     measured[tag]["per_second"],
-                    f"{common.ratio(measured[tag]['per_second'], floor):.2f}x",
+                    f"{ratio(measured[tag]['per_second'], floor):.2f}x",
                 ]
                 for tag in raw_done
             ],
@@ -650,18 +655,18 @@ def report(
         )
     )
     targets = [
-        common.target(
+        target(
             f"end-to-end emails/s at least {TARGET}x raw aiosmtplib's into the same sink "
             f"({end_to_end:.0f} against {floor:.0f}/s, the faster raw run)",
-            ratio,
+            vs_floor,
             TARGET,
             at_most=False,
         ),
-        common.target("lost emails", counts["lost"], 0, at_most=True, unit=""),
-        common.target("duplicated emails", counts["duplicated"], 0, at_most=True, unit=""),
+        target("lost emails", counts["lost"], 0, at_most=True, unit=""),
+        target("duplicated emails", counts["duplicated"], 0, at_most=True, unit=""),
     ]
     results.data["targets"] = targets
-    results.text(common.targets_markdown(targets))
+    results.text(targets_markdown(targets))
     line = bulk.timeline
     results.plot_timeline(
         "progress",

@@ -15,7 +15,7 @@ delivery must be `sent` in the database, the senders are stopped, and emails tha
 (lost) or arrived twice (duplicates) are counted.
 
 Rounds alternate 1, 2, 4 processes after a warm-up round, the first one rotating; a target is
-judged on the median of the per-round ratios (bench/common.py). Targets: 2 processes send at least
+judged on the median of the per-round ratios (bench/common/stats.py). Targets: 2 processes send at least
 1.8x what 1 does, 4 at least 3.4x.
 """
 
@@ -43,7 +43,15 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError
 
-from bench import common
+from bench.common.cli import argument_parser
+from bench.common.cpu import broker_pid, process_cpu_seconds
+from bench.common.machine import command_line
+from bench.common.platform import BenchPlatform, bench_platform
+from bench.common.processes import PROFILE, profiled, python_module
+from bench.common.results import Results
+from bench.common.stats import Rounds, paired_ratio, percentile, ratio, round_orders
+from bench.common.targets import target, targets_markdown
+from devtools.prepare import REPO
 from devtools.stack import ProcessSpec, Stack
 from notifications.settings import NotificationsSettings
 from shared.contracts import events as e
@@ -62,7 +70,7 @@ LOCK_TIMEOUT_SECONDS = 25  # under the sender's statement timeout (30 s), so no 
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = common.argument_parser("bench.sender_scaling", __doc__, "senders", rounds=3)
+    parser = argument_parser("bench.sender_scaling", __doc__, "senders", rounds=3)
     parser.add_argument(
         "--messages", type=int, default=2000, help="due deliveries sent in each round (default 2000)"
     )
@@ -179,14 +187,14 @@ class Senders:
     Under BENCH_PROFILE=sender-1,... a sender runs under py-spy; its profile is kept per process
     count (`profile-sender-1-4p.svg`: the last round with 4 processes)."""
 
-    def __init__(self, platform: common.BenchPlatform, count: int, env: dict[str, str]) -> None:
+    def __init__(self, platform: BenchPlatform, count: int, env: dict[str, str]) -> None:
         self.platform = platform
         self.count = count
         self.names = [f"sender-{n + 1}" for n in range(count)]
         specs = [
             ProcessSpec(
                 name,
-                common.profiled(name, common.python_module("notifications.sender"), platform.log_dir),
+                profiled(name, python_module("notifications.sender"), platform.log_dir),
                 env,
             )
             for name in self.names
@@ -203,7 +211,7 @@ class Senders:
     def pid(self, name: str) -> int:
         """The sender's own process id (py-spy's child when profiled)."""
         pid = self.stack.running[name].process.pid
-        if name in common.PROFILE:
+        if name in PROFILE:
             with contextlib.suppress(OSError):
                 children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
                 pid = int(children[0]) if children else pid
@@ -239,26 +247,26 @@ class Senders:
 class Meters:
     """CPU time of the platform's processes, the senders and this database's backends."""
 
-    platform: common.BenchPlatform
+    platform: BenchPlatform
     db: Engine
 
     def read(self, senders: Senders) -> dict[str, float]:
-        readings = {"senders": sum(common.process_cpu_seconds(senders.pid(n)) for n in senders.names)}
+        readings = {"senders": sum(process_cpu_seconds(senders.pid(n)) for n in senders.names)}
         for name, pid in (
             ("notifications", self.platform.pid("notifications")),
             ("sink", self.platform.pid("smtp-sink")),
-            ("broker", common.broker_pid()),
+            ("broker", broker_pid()),
         ):
             if pid is not None:
                 with contextlib.suppress(OSError):
-                    readings[name] = common.process_cpu_seconds(pid)
+                    readings[name] = process_cpu_seconds(pid)
         with self.db.connect() as conn:
             backends = conn.scalars(
                 text("SELECT pid FROM pg_stat_activity WHERE datname = current_database()")
             ).all()
         for pid in backends:
             with contextlib.suppress(OSError):
-                readings[f"db:{pid}"] = common.process_cpu_seconds(pid)
+                readings[f"db:{pid}"] = process_cpu_seconds(pid)
         return readings
 
     @staticmethod
@@ -286,7 +294,7 @@ def machine_busy(before: tuple[int, int], after: tuple[int, int]) -> float:
 
 
 def run_round(
-    platform: common.BenchPlatform,
+    platform: BenchPlatform,
     db: Engine,
     meters: Meters,
     processes: int,
@@ -362,7 +370,7 @@ def run_round(
 
 
 def run_round_retrying(
-    platform: common.BenchPlatform,
+    platform: BenchPlatform,
     db: Engine,
     meters: Meters,
     processes: int,
@@ -392,7 +400,7 @@ def run_round_retrying(
     raise AssertionError("unreachable")
 
 
-def wait_for_servers(platform: common.BenchPlatform, timeout: float = 300) -> None:
+def wait_for_servers(platform: BenchPlatform, timeout: float = 300) -> None:
     """Until PostgreSQL and RabbitMQ answer again and the notifications service consumes."""
 
     def answering() -> bool:
@@ -408,7 +416,7 @@ def wait_for_servers(platform: common.BenchPlatform, timeout: float = 300) -> No
     platform.wait_for_rpc("notifications", timeout=timeout)
 
 
-def abandon(platform: common.BenchPlatform, db: Engine, tag: str) -> None:
+def abandon(platform: BenchPlatform, db: Engine, tag: str) -> None:
     """Take the rest of an abandoned backlog out of the senders' way: wait for its events to be
     consumed, then mark its deliveries still to send as failed."""
     queue = "evt-invitations-invitation_sent--notifications.on_invitation_sent"
@@ -479,21 +487,21 @@ def first_emails(sink: Any, senders: Senders, recipients: set[str], deadline: fl
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    results = common.Results(args.name, common.command_line(), title="SMTP sender scaling")
+    results = Results(args.name, command_line(), title="SMTP sender scaling")
     results.data["settings"] = vars(args)
     sender_env = (
         {} if args.sender_concurrency is None else {"SENDER_CONCURRENCY": str(args.sender_concurrency)}
     )
     connections = args.sender_concurrency or NotificationsSettings.model_fields["sender_concurrency"].default
     contenders = {label(n): n for n in args.processes}
-    rounds = common.Rounds()
+    rounds = Rounds()
     try:
-        with common.bench_platform(args.name, processes=["smtp-sink", "notifications"]) as platform:
+        with bench_platform(args.name, processes=["smtp-sink", "notifications"]) as platform:
             platform.sink.set_faults(delay_ms=args.delay_ms)
             db = create_engine(platform.database_url, pool_size=2, max_overflow=2, pool_pre_ping=True)
             try:
                 meters = Meters(platform, db)
-                for order in common.round_orders(contenders, args.rounds):
+                for order in round_orders(contenders, args.rounds):
                     for name, processes in order.items:
                         messages = max(50, args.messages // 2) if order.warmup else args.messages
                         answer = run_round_retrying(
@@ -513,14 +521,12 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     report(results, args, rounds, connections)
     for path in results.write(doc=True):
-        print(f"wrote {path.relative_to(common.REPO)}")
+        print(f"wrote {path.relative_to(REPO)}")
     print(results.markdown())
     return 0
 
 
-def report(
-    results: common.Results, args: argparse.Namespace, rounds: common.Rounds, connections: int
-) -> None:
+def report(results: Results, args: argparse.Namespace, rounds: Rounds, connections: int) -> None:
     base = label(args.processes[0])
     base_rate = rounds.summary(base)["per_second"]
     pace = 1000 / args.delay_ms  # emails a second one SMTP connection can send at the sink's pace
@@ -530,7 +536,7 @@ def report(
         s = rounds.summary(name)
         answers = rounds.answers[name]
         processes = answers[0]["processes"]
-        paired = common.paired_ratio(rounds, name, [base])
+        paired = paired_ratio(rounds, name, [base])
         cpu = s.get("server_cpu_us_per_call", {})
         lost = sum(a["lost"] for a in answers)
         duplicates = sum(a["duplicates"] for a in answers)
@@ -545,7 +551,7 @@ def report(
             "statuses_by_round": [a["statuses"] for a in answers],
             "machine_busy_by_round": [round(a["machine_busy"], 3) for a in answers],
         }
-        busy = common.percentile([a["machine_busy"] for a in answers], 50)
+        busy = percentile([a["machine_busy"] for a in answers], 50)
         ours = sum(cpu.get(p, 0.0) for p in ("senders", "notifications", "sink", "database"))
         ours_share = ours * s["per_second"] / 1e6 / (os.cpu_count() or 1)
 
@@ -559,7 +565,7 @@ def report(
                 s["per_second"],
                 ", ".join(f"{v:.0f}" for v in s["per_second_by_round"]),
                 f"{paired['median']:.2f}x",
-                f"{common.ratio(s['per_second'], base_rate * processes / args.processes[0]):.0%}",
+                f"{ratio(s['per_second'], base_rate * processes / args.processes[0]):.0%}",
                 round(processes * connections * pace),
                 f"{cpu.get('senders', 0) / 1000:.2f} ({cores('senders'):.2f})",
                 f"{cpu.get('notifications', 0) / 1000:.2f}",
@@ -614,7 +620,7 @@ def report(
         if name in data and name != base:
             paired = data[name]["vs_baseline_by_round"]
             targets.append(
-                common.target(
+                target(
                     f"{name} send at least {limit}x what {base} does (median of the rounds' ratios "
                     f"{paired['by_round']})",
                     paired["median"],
@@ -624,12 +630,12 @@ def report(
             )
     total_lost = sum(d["lost"] for d in data.values())
     total_duplicates = sum(d["duplicates"] for d in data.values())
-    targets.append(common.target("no email lost, over every round", total_lost, 0, at_most=True, unit=""))
+    targets.append(target("no email lost, over every round", total_lost, 0, at_most=True, unit=""))
     targets.append(
-        common.target("no email sent twice, over every round", total_duplicates, 0, at_most=True, unit="")
+        target("no email sent twice, over every round", total_duplicates, 0, at_most=True, unit="")
     )
     results.data["targets"] = targets
-    results.text(common.targets_markdown(targets))
+    results.text(targets_markdown(targets))
     again = [why for name in rounds.names() for a in rounds.answers[name] for why in a["abandoned_attempts"]]
     if again:
         results.text(
@@ -648,7 +654,7 @@ def report(
 
 
 def plot_throughput(
-    results: common.Results, data: dict[str, Any], base_rate: float, ceiling_per_process: float
+    results: Results, data: dict[str, Any], base_rate: float, ceiling_per_process: float
 ) -> None:
     """Emails/s against sender processes: each round, the pooled rate, linear scaling from one
     process, and the sink's ceiling."""
@@ -675,7 +681,7 @@ def plot_throughput(
     ax.set_title("SMTP sender throughput against processes")
     ax.grid(True, alpha=0.3)
     ax.legend(fontsize="small")
-    results._keep("throughput", fig)  # a Results plot like the others: written and linked with them
+    results.keep_plot("throughput", fig)
 
 
 if __name__ == "__main__":
