@@ -1,4 +1,4 @@
-"""What every benchmark's command line has."""
+"""What every benchmark's command line has: its options, and progress lines."""
 
 from __future__ import annotations
 
@@ -20,3 +20,8 @@ def argument_parser(
             help=f"measured rounds, after one warm-up (default {rounds})",
         )
     return parser
+
+
+def say(line: str) -> None:
+    """A progress line, indented under the benchmark's own, at once."""
+    print(f"  {line}", flush=True)

@@ -1,8 +1,10 @@
-"""CPU time of processes, read from /proc: a contender's servers, the broker, anything by pid."""
+"""CPU time, read from /proc: of a contender's servers, the broker, PostgreSQL, any process by pid,
+and of the whole machine."""
 
 from __future__ import annotations
 
 import contextlib
+import math
 import os
 from collections.abc import Mapping
 from pathlib import Path
@@ -45,3 +47,27 @@ class CpuMeter:
         after = self._read()
         answer["server_cpu"] = {name: after[name] - before[name] for name in before if name in after}
         return answer
+
+
+def postgres_cpu_seconds() -> float:
+    """CPU time of every PostgreSQL process now running (backends that ended meanwhile are missed,
+    and other databases' work is included: a rough figure, like the broker's)."""
+    total = 0.0
+    for comm in Path("/proc").glob("[0-9]*/comm"):
+        with contextlib.suppress(OSError):
+            if comm.read_text().strip() == "postgres":
+                total += process_cpu_seconds(int(comm.parent.name))
+    return total
+
+
+def machine_jiffies() -> tuple[int, int]:
+    """The whole machine's CPU time so far, (busy, total), in clock ticks, from /proc/stat."""
+    fields = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+    idle = fields[3] + fields[4]  # idle and iowait
+    return sum(fields) - idle, sum(fields)
+
+
+def machine_busy(before: tuple[int, int], after: tuple[int, int]) -> float:
+    """The share of the machine's CPU time (all cores) that was busy in between."""
+    total = after[1] - before[1]
+    return (after[0] - before[0]) / total if total else math.nan
