@@ -22,7 +22,11 @@ from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import format_datetime
 
-from bench import common
+from bench.common.cli import argument_parser
+from bench.common.machine import command_line
+from bench.common.results import Results
+from bench.common.stats import Rounds, ratio, round_orders
+from devtools.prepare import REPO
 from notifications import domain
 from notifications.rendering import RenderedEmail, Templates, build_message, template_values
 
@@ -33,7 +37,7 @@ MAIL_FROM = "Acme Lettings <no-reply@portal.example.com>"
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = common.argument_parser("bench.compose", __doc__, "compose", rounds=5)
+    parser = argument_parser("bench.compose", __doc__, "compose", rounds=5)
     parser.add_argument("--emails", type=int, default=5000, help="emails per contender (default 5000)")
     return parser.parse_args(argv)
 
@@ -64,7 +68,7 @@ def timed(count: int, make: object) -> dict[str, object]:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    results = common.Results(args.name, common.command_line(), title="Composing an invitation email")
+    results = Results(args.name, command_line(), title="Composing an invitation email")
     results.data["settings"] = vars(args)
     templates = Templates()
     now = datetime.now(UTC)
@@ -91,20 +95,20 @@ def main(argv: list[str] | None = None) -> int:
         STDLIB: lambda: stdlib_message(email, uuid.uuid4(), now),
     }
     per_round = max(1, args.emails // args.rounds)
-    rounds = common.Rounds()
-    for order in common.round_orders(contenders, args.rounds):
+    rounds = Rounds()
+    for order in round_orders(contenders, args.rounds):
         for name, make in order.items:
             rounds.add(
                 name, timed(max(1, per_round // 5) if order.warmup else per_round, make), warmup=order.warmup
             )
     report(results, rounds)
     for path in results.write(doc=True):
-        print(f"wrote {path.relative_to(common.REPO)}")
+        print(f"wrote {path.relative_to(REPO)}")
     print(results.markdown())
     return 0
 
 
-def report(results: common.Results, rounds: common.Rounds) -> None:
+def report(results: Results, rounds: Rounds) -> None:
     summaries = {name: rounds.summary(name) for name in (RENDER, BUILD, STDLIB)}
     results.data["summaries"] = summaries
     results.table(
@@ -115,7 +119,7 @@ def report(results: common.Results, rounds: common.Rounds) -> None:
             for name, s in summaries.items()
         ],
     )
-    faster = common.ratio(summaries[STDLIB]["mean_ms"], summaries[BUILD]["mean_ms"])
+    faster = ratio(summaries[STDLIB]["mean_ms"], summaries[BUILD]["mean_ms"])
     results.text(
         f"Building the bytes directly takes {faster:.0f}x less time than through `EmailMessage` (means)."
     )

@@ -19,7 +19,12 @@ import argparse
 import sys
 import time
 
-from bench import common
+from bench.common.cli import argument_parser
+from bench.common.machine import command_line
+from bench.common.platform import PASSWORD, BenchPlatform, bench_platform
+from bench.common.results import Results
+from bench.common.stats import Rounds, ratio, round_orders
+from devtools.prepare import REPO
 from shared.passwords import ARGON2_MEMORY_KIB, ARGON2_PARALLELISM, ARGON2_TIME_COST, Passwords
 
 HASH = "argon2id hash (Passwords.hash)"
@@ -27,7 +32,7 @@ ACCEPT = "POST /invite/accept (gateway)"
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = common.argument_parser("bench.passwords", __doc__, "passwords", rounds=5)
+    parser = argument_parser("bench.passwords", __doc__, "passwords", rounds=5)
     parser.add_argument("--hashes", type=int, default=100, help="timed hashes (default 100)")
     parser.add_argument(
         "--accepts", type=int, default=50, help="timed accepts, one invitation each (default 50)"
@@ -40,12 +45,12 @@ def time_hashes(passwords: Passwords, count: int) -> dict[str, object]:
     started = time.perf_counter()
     for n in range(count):
         begin = time.perf_counter()
-        passwords.hash(f"{common.PASSWORD} {n}")
+        passwords.hash(f"{PASSWORD} {n}")
         latencies.append(time.perf_counter() - begin)
     return {"latencies": latencies, "elapsed": time.perf_counter() - started, "errors": 0}
 
 
-def time_accepts(platform: common.BenchPlatform, tokens: list[str]) -> dict[str, object]:
+def time_accepts(platform: BenchPlatform, tokens: list[str]) -> dict[str, object]:
     latencies = []
     elapsed = 0.0
     for token in tokens:
@@ -65,9 +70,7 @@ def time_accepts(platform: common.BenchPlatform, tokens: list[str]) -> dict[str,
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    results = common.Results(
-        args.name, common.command_line(), title="Password hashing and accepting an invitation"
-    )
+    results = Results(args.name, command_line(), title="Password hashing and accepting an invitation")
     results.data["settings"] = vars(args)
     results.data["argon2"] = {
         "type": "argon2id",
@@ -79,9 +82,9 @@ def main(argv: list[str] | None = None) -> int:
     hashes_per_round = max(1, args.hashes // args.rounds)
     accepts_per_round = max(1, args.accepts // args.rounds)
     warmup_accepts = max(1, accepts_per_round // 2)
-    rounds = common.Rounds()
+    rounds = Rounds()
     try:
-        with common.bench_platform(args.name) as platform:
+        with bench_platform(args.name) as platform:
             staff = platform.new_organization()
             needed = warmup_accepts + accepts_per_round * args.rounds
             print(f"  inviting {needed} tenants ...", flush=True)
@@ -91,7 +94,7 @@ def main(argv: list[str] | None = None) -> int:
                 staff.invite(tenant["id"])
             tokens = [platform.invitation_token(tenant["email"]) for tenant in tenants]
             contenders = {HASH: "hash", ACCEPT: "accept"}
-            for order in common.round_orders(contenders, args.rounds):
+            for order in round_orders(contenders, args.rounds):
                 for name, kind in order.items:
                     if kind == "hash":
                         answer = time_hashes(
@@ -108,15 +111,15 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     report(results, rounds)
     for path in results.write(doc=True):
-        print(f"wrote {path.relative_to(common.REPO)}")
+        print(f"wrote {path.relative_to(REPO)}")
     print(results.markdown())
     return 0
 
 
-def report(results: common.Results, rounds: common.Rounds) -> None:
+def report(results: Results, rounds: Rounds) -> None:
     hashing, accepting = rounds.summary(HASH), rounds.summary(ACCEPT)
-    share_p50 = common.ratio(hashing["p50_ms"], accepting["p50_ms"])
-    share_mean = common.ratio(hashing["mean_ms"], accepting["mean_ms"])
+    share_p50 = ratio(hashing["p50_ms"], accepting["p50_ms"])
+    share_mean = ratio(hashing["mean_ms"], accepting["mean_ms"])
     results.data["summaries"] = {HASH: hashing, ACCEPT: accepting}
     results.data["hash_share_of_accept"] = {"p50": share_p50, "mean": share_mean}
     rows = [

@@ -21,7 +21,15 @@ import sys
 from functools import partial
 from typing import Any
 
-from bench import common
+from bench.common.cli import argument_parser
+from bench.common.cpu import CpuMeter, broker_pid
+from bench.common.machine import command_line
+from bench.common.platform import bench_platform
+from bench.common.results import Results
+from bench.common.stats import Rounds, percentile, ratio, round_orders
+from bench.common.targets import target, targets_markdown
+from bench.common.workers import Worker
+from devtools.prepare import REPO
 from shared.contracts import contacts as c
 from shared.contracts import invitations as i
 from shared.contracts import properties as p
@@ -33,7 +41,7 @@ TARGET = 2.0
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = common.argument_parser("bench.portal_page", __doc__, "portal_page", rounds=5)
+    parser = argument_parser("bench.portal_page", __doc__, "portal_page", rounds=5)
     parser.add_argument(
         "--requests", type=int, default=1500, help="requests (or calls) per contender and load (default 1500)"
     )
@@ -67,12 +75,12 @@ async def check_page_rpcs(amqp_uri: str, sessions: list[str]) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    results = common.Results(args.name, common.command_line(), title="Portal page (three services)")
+    results = Results(args.name, command_line(), title="Portal page (three services)")
     results.data["settings"] = vars(args)
-    measured: dict[int, common.Rounds] = {}
+    measured: dict[int, Rounds] = {}
     try:
         with (
-            common.bench_platform(args.name, env={"SERVER_TIMING": "true"}) as platform,
+            bench_platform(args.name, env={"SERVER_TIMING": "true"}) as platform,
             contextlib.ExitStack() as workers,
         ):
             staff = platform.new_organization()
@@ -86,12 +94,10 @@ def main(argv: list[str] | None = None) -> int:
             env = {"AMQP_URI": platform.amqp_uri}
             log_dir = platform.log_dir
             http = workers.enter_context(
-                common.Worker("http", ["-m", "bench.rpc_worker", "http"], env=env, log_dir=log_dir)
+                Worker("http", ["-m", "bench.rpc_worker", "http"], env=env, log_dir=log_dir)
             )
             rpc = workers.enter_context(
-                common.Worker(
-                    "rpc-client", ["-m", "bench.rpc_worker", "rpc-client"], env=env, log_dir=log_dir
-                )
+                Worker("rpc-client", ["-m", "bench.rpc_worker", "rpc-client"], env=env, log_dir=log_dir)
             )
             page = {
                 "host": platform.config.host,
@@ -99,7 +105,7 @@ def main(argv: list[str] | None = None) -> int:
                 "path": "/portal",
                 "headers_by_user": [{"Cookie": platform.portal_cookies(s)} for s in sessions],
             }
-            contenders: dict[str, tuple[common.Worker, dict[str, Any]]] = {
+            contenders: dict[str, tuple[Worker, dict[str, Any]]] = {
                 PAGE: (http, page),
                 "invitations.check_session": (
                     rpc,
@@ -124,19 +130,19 @@ def main(argv: list[str] | None = None) -> int:
                     ),
                 ),
             }
-            meter = common.CpuMeter(
+            meter = CpuMeter(
                 {
                     **{
                         name: platform.pid(name)
                         for name in ("gateway", "invitations", "contacts", "properties")
                     },
-                    "broker": common.broker_pid(),
+                    "broker": broker_pid(),
                 }
             )
             for concurrency in args.concurrency:
-                rounds = common.Rounds()
+                rounds = Rounds()
                 per_round = max(1, args.requests // args.rounds)
-                for order in common.round_orders(contenders, args.rounds):
+                for order in round_orders(contenders, args.rounds):
                     for name, (worker, command) in order.items:
                         n = max(concurrency, per_round // 2) if order.warmup else per_round
                         answer = meter.measure(partial(worker.run, n, concurrency, **command))
@@ -148,12 +154,12 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     report(results, args, measured)
     for path in results.write(doc=True):
-        print(f"wrote {path.relative_to(common.REPO)}")
+        print(f"wrote {path.relative_to(REPO)}")
     print(results.markdown())
     return 0
 
 
-def report(results: common.Results, args: argparse.Namespace, measured: dict[int, common.Rounds]) -> None:
+def report(results: Results, args: argparse.Namespace, measured: dict[int, Rounds]) -> None:
     rows = []
     targets = []
     informational: list[str] = []
@@ -167,16 +173,16 @@ def report(results: common.Results, args: argparse.Namespace, measured: dict[int
         inside = [answer["rpc_ms"] for answer in rounds.answers[PAGE]]
         by_rpc = {name: [calls[name] for r in inside for calls in r if name in calls] for name in rpcs}
         slowest_inside = [[max(calls.values()) for calls in r if calls] for r in inside]
-        pooled_slowest = common.percentile([ms for r in slowest_inside for ms in r], 50)
+        pooled_slowest = percentile([ms for r in slowest_inside for ms in r], 50)
         by_round = [
-            round(common.ratio(common.percentile(a["latencies"], 50) * 1000, common.percentile(r, 50)), 3)
+            round(ratio(percentile(a["latencies"], 50) * 1000, percentile(r, 50)), 3)
             for a, r in zip(rounds.answers[PAGE], slowest_inside, strict=True)
         ]
-        median = common.percentile(by_round, 50)
-        pooled = common.ratio(page["p50_ms"], pooled_slowest)
+        median = percentile(by_round, 50)
+        pooled = ratio(page["p50_ms"], pooled_slowest)
         data[str(concurrency)] = {
             "summaries": summaries,
-            "page_rpc_p50_ms": {name: common.percentile(v, 50) if v else None for name, v in by_rpc.items()},
+            "page_rpc_p50_ms": {name: percentile(v, 50) if v else None for name, v in by_rpc.items()},
             "page_slowest_rpc_p50_ms": pooled_slowest,
             "page_vs_its_slowest_rpc_by_round": by_round,
             "slowest_rpc_alone": slowest_alone,
@@ -189,7 +195,7 @@ def report(results: common.Results, args: argparse.Namespace, measured: dict[int
                 page["p95_ms"],
                 page["p99_ms"],
                 page["per_second"],
-                f"{common.ratio(page['p50_ms'], pooled_slowest):.2f}x",
+                f"{ratio(page['p50_ms'], pooled_slowest):.2f}x",
                 round(page.get("server_cpu_us_per_call", {}).get("gateway", 0) / 1000, 2),
                 page["errors"],
             ]
@@ -213,9 +219,9 @@ def report(results: common.Results, args: argparse.Namespace, measured: dict[int
                     [
                         concurrency,
                         f"{name}, in the page",
-                        round(common.percentile(values, 50), 2),
-                        round(common.percentile(values, 95), 2),
-                        round(common.percentile(values, 99), 2),
+                        round(percentile(values, 50), 2),
+                        round(percentile(values, 95), 2),
+                        round(percentile(values, 99), 2),
                         "",
                         "",
                         "",
@@ -237,7 +243,7 @@ def report(results: common.Results, args: argparse.Namespace, measured: dict[int
                 ]
             )
         targets.append(
-            common.target(
+            target(
                 f"concurrency {concurrency}: page p50 within {TARGET}x of the p50 of the slowest RPC "
                 f"it makes (median of the rounds' ratios {by_round}; pooled: {pooled:.2f}x)",
                 median,
@@ -245,7 +251,7 @@ def report(results: common.Results, args: argparse.Namespace, measured: dict[int
                 at_most=True,
             )
         )
-        alone = common.ratio(page["p50_ms"], rpcs[slowest_alone]["p50_ms"])
+        alone = ratio(page["p50_ms"], rpcs[slowest_alone]["p50_ms"])
         informational.append(
             f"- concurrency {concurrency}: page p50 {alone:.2f}x the p50 of {slowest_alone} called alone "
             "at the same concurrency"
@@ -273,7 +279,7 @@ def report(results: common.Results, args: argparse.Namespace, measured: dict[int
         'and per request the slowest of them. "Alone": that RPC sent by the benchmark\'s own '
         "RpcClient process, the same number of calls at the same concurrency, in alternating rounds."
     )
-    results.text(common.targets_markdown(targets))
+    results.text(targets_markdown(targets))
     results.text("For information, against each RPC called alone:\n\n" + "\n".join(informational))
     loads = [str(n) for n in measured]
     names = list(next(iter(measured.values())).names())

@@ -28,7 +28,16 @@ import uuid
 from functools import partial
 from typing import Any
 
-from bench import common
+from bench.common.cli import argument_parser
+from bench.common.cpu import CpuMeter, broker_pid
+from bench.common.machine import command_line
+from bench.common.platform import bench_platform
+from bench.common.processes import python_module
+from bench.common.results import Results
+from bench.common.stats import Rounds, paired_ratio, ratio, round_orders
+from bench.common.targets import target, targets_markdown
+from bench.common.workers import Worker
+from devtools.prepare import REPO
 from devtools.stack import ProcessSpec, free_port
 
 ECHO = "bench_echo"  # bench.echo_service.SERVICE (importing it would monkey-patch this process)
@@ -45,7 +54,7 @@ THROUGHPUT_TARGET = 1.5
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = common.argument_parser("bench.rpc", __doc__, "rpc", rounds=10)
+    parser = argument_parser("bench.rpc", __doc__, "rpc", rounds=10)
     parser.add_argument(
         "--calls", type=int, default=4000, help="RPC calls per contender and load (default 4000)"
     )
@@ -61,16 +70,16 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 
 def measure(
-    contenders: dict[str, tuple[common.Worker, dict[str, Any]]],
+    contenders: dict[str, tuple[Worker, dict[str, Any]]],
     calls: int,
     rounds: int,
     concurrency: int,
     label: str,
-    meter: common.CpuMeter,
-) -> common.Rounds:
-    collected = common.Rounds()
+    meter: CpuMeter,
+) -> Rounds:
+    collected = Rounds()
     per_round = max(1, calls // rounds)
-    for order in common.round_orders(contenders, rounds):
+    for order in round_orders(contenders, rounds):
         for name, (worker, command) in order.items:
             n = max(concurrency, per_round // 2) if order.warmup else per_round
             answer = meter.measure(partial(worker.run, n, concurrency, **command))
@@ -81,23 +90,21 @@ def measure(
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    results = common.Results(args.name, common.command_line(), title="RPC round trip and the gateway's cost")
+    results = Results(args.name, command_line(), title="RPC round trip and the gateway's cost")
     results.data["settings"] = vars(args)
     loads = {"sequential": 1, f"{args.concurrency} in flight": args.concurrency}
     constant_port = free_port()
     extra = [
-        ProcessSpec("bench-echo", common.python_module("bench.echo_service")),
-        ProcessSpec(
-            "constant-app", common.python_module("bench.constant_app"), env={"PORT": str(constant_port)}
-        ),
+        ProcessSpec("bench-echo", python_module("bench.echo_service")),
+        ProcessSpec("constant-app", python_module("bench.constant_app"), env={"PORT": str(constant_port)}),
     ]
     payload = {"id": str(uuid.uuid4()), "text": "x" * args.payload_bytes}
     echo = {"service": ECHO, "method": "echo", "kwargs": {"payload": payload}}
-    rpc: dict[str, common.Rounds] = {}
-    http: dict[str, common.Rounds] = {}
+    rpc: dict[str, Rounds] = {}
+    http: dict[str, Rounds] = {}
     try:
         with (
-            common.bench_platform(
+            bench_platform(
                 args.name,
                 processes=["contacts", "gateway"],
                 extra=extra,
@@ -108,9 +115,9 @@ def main(argv: list[str] | None = None) -> int:
         ):
             env = {"AMQP_URI": platform.amqp_uri}
 
-            def worker(kind: str) -> common.Worker:
+            def worker(kind: str) -> Worker:
                 return workers.enter_context(
-                    common.Worker(kind, ["-m", "bench.rpc_worker", kind], env=env, log_dir=platform.log_dir)
+                    Worker(kind, ["-m", "bench.rpc_worker", kind], env=env, log_dir=platform.log_dir)
                 )
 
             contenders = {
@@ -119,15 +126,15 @@ def main(argv: list[str] | None = None) -> int:
                 THREADS: (worker("standalone-threads"), echo),
                 GREEN: (worker("standalone-green"), echo),
             }
-            broker = common.broker_pid()
-            meter = common.CpuMeter({"echo": platform.pid("bench-echo"), "broker": broker})
+            broker = broker_pid()
+            meter = CpuMeter({"echo": platform.pid("bench-echo"), "broker": broker})
             for load, concurrency in loads.items():
                 rpc[load] = measure(contenders, args.calls, args.rounds, concurrency, f"RPC {load}", meter)
             if not args.skip_http:
                 staff = platform.new_organization()
                 host, port = platform.config.host, platform.config.gateway_port
                 loadgen = worker("http")
-                http_contenders: dict[str, tuple[common.Worker, dict[str, Any]]] = {
+                http_contenders: dict[str, tuple[Worker, dict[str, Any]]] = {
                     CONSTANT: (loadgen, {"host": host, "port": constant_port, "path": "/constant"}),
                     ME: (
                         loadgen,
@@ -147,7 +154,7 @@ def main(argv: list[str] | None = None) -> int:
                         },
                     ),
                 }
-                http_meter = common.CpuMeter(
+                http_meter = CpuMeter(
                     {
                         "gateway": platform.pid("gateway"),
                         "constant": platform.pid("constant-app"),
@@ -164,17 +171,17 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     report(results, args, loads, rpc, http)
     for path in results.write(doc=True):
-        print(f"wrote {path.relative_to(common.REPO)}")
+        print(f"wrote {path.relative_to(REPO)}")
     print(results.markdown())
     return 0
 
 
 def report(
-    results: common.Results,
+    results: Results,
     args: argparse.Namespace,
     loads: dict[str, int],
-    rpc: dict[str, common.Rounds],
-    http: dict[str, common.Rounds],
+    rpc: dict[str, Rounds],
+    http: dict[str, Rounds],
 ) -> None:
     load_names = list(loads)
     sequential, loaded = load_names
@@ -195,7 +202,7 @@ def report(
                     s["p95_ms"],
                     s["p99_ms"],
                     s["per_second"],
-                    f"{common.ratio(s['p50_ms'], floor_p50):.2f}x",
+                    f"{ratio(s['p50_ms'], floor_p50):.2f}x",
                     s.get("client_cpu_us_per_call", ""),
                     server.get("echo", ""),
                     server.get("broker", ""),
@@ -224,23 +231,23 @@ def report(
         "CPU per call: the client's own process (all its threads), the echo service's, and the local "
         "RabbitMQ's (shared with anything else that used the broker meanwhile), each divided by the calls."
     )
-    # Judged round by round (see common.paired_ratio): the pooled figures in the table move with
+    # Judged round by round (see paired_ratio): the pooled figures in the table move with
     # whatever else the machine ran during one contender's rounds.
-    p50_paired = common.paired_ratio(rpc[sequential], CLIENT, [FLOOR], "p50_ms", best=min)
-    rate_paired = common.paired_ratio(rpc[loaded], CLIENT, [THREADS, GREEN], "per_second", best=max)
-    pooled_rate = common.ratio(
+    p50_paired = paired_ratio(rpc[sequential], CLIENT, [FLOOR], "p50_ms", best=min)
+    rate_paired = paired_ratio(rpc[loaded], CLIENT, [THREADS, GREEN], "per_second", best=max)
+    pooled_rate = ratio(
         summaries[loaded][CLIENT]["per_second"],
         max(summaries[loaded][THREADS]["per_second"], summaries[loaded][GREEN]["per_second"]),
     )
     targets = [
-        common.target(
+        target(
             f"RpcClient p50 within {P50_TARGET}x of the floor's, one call at a time (median of the "
             f"rounds' ratios {p50_paired['by_round']})",
             p50_paired["median"],
             P50_TARGET,
             at_most=True,
         ),
-        common.target(
+        target(
             f"RpcClient calls/s at least {THROUGHPUT_TARGET}x the standalone proxy's, {loaded} (median "
             f"of the rounds' ratios against the faster of its two variants in that round "
             f"{rate_paired['by_round']})",
@@ -249,8 +256,8 @@ def report(
             at_most=False,
         ),
     ]
-    pooled_p50 = common.ratio(summaries[sequential][CLIENT]["p50_ms"], summaries[sequential][FLOOR]["p50_ms"])
-    loaded_p50 = common.ratio(summaries[loaded][CLIENT]["p50_ms"], summaries[loaded][FLOOR]["p50_ms"])
+    pooled_p50 = ratio(summaries[sequential][CLIENT]["p50_ms"], summaries[sequential][FLOOR]["p50_ms"])
+    loaded_p50 = ratio(summaries[loaded][CLIENT]["p50_ms"], summaries[loaded][FLOOR]["p50_ms"])
     results.data["targets"] = targets
     results.data["pooled"] = {
         "rpc_client_p50_vs_floor_sequential": pooled_p50,
@@ -258,7 +265,7 @@ def report(
         "rpc_client_p50_vs_floor_loaded": loaded_p50,
     }
     results.text(
-        common.targets_markdown(targets)
+        targets_markdown(targets)
         + f"\n- (for information) the same from the pooled table: p50 {pooled_p50:.2f}x the floor's, "
         f"calls/s {pooled_rate:.2f}x the faster standalone variant's; RpcClient p50 with {loaded} "
         f"{loaded_p50:.2f}x the floor's"

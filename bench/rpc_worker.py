@@ -1,4 +1,4 @@
-"""Contenders of the RPC and HTTP benchmarks, each run as its own process by `bench.common.Worker`:
+"""Contenders of the RPC and HTTP benchmarks, each run as its own process by `bench.common.workers.Worker`:
 
     python -m bench.rpc_worker rpc-client          shared.rpc_client.RpcClient, as the gateway uses it
     python -m bench.rpc_worker floor               a bare aio-pika request/reply (the floor)

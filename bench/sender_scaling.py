@@ -15,7 +15,7 @@ delivery must be `sent` in the database, the senders are stopped, and emails tha
 (lost) or arrived twice (duplicates) are counted.
 
 Rounds alternate 1, 2, 4 processes after a warm-up round, the first one rotating; a target is
-judged on the median of the per-round ratios (bench/common.py). Targets: 2 processes send at least
+judged on the median of the per-round ratios (bench/common/stats.py). Targets: 2 processes send at least
 1.8x what 1 does, 4 at least 3.4x.
 """
 
@@ -23,19 +23,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
-import math
-import os
 import secrets
-import signal
-import subprocess
 import sys
 import time
 import uuid
 from collections import Counter
-from dataclasses import dataclass
 from datetime import datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import aio_pika
@@ -43,8 +36,16 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError
 
-from bench import common
-from devtools.stack import ProcessSpec, Stack
+from bench.common.cli import argument_parser, say
+from bench.common.cpu import machine_busy, machine_jiffies
+from bench.common.emails import count_deliveries
+from bench.common.machine import command_line
+from bench.common.platform import BenchPlatform, bench_platform
+from bench.common.results import Results
+from bench.common.stats import Rounds, round_orders
+from bench.sender_scaling_processes import Meters, Senders, label
+from bench.sender_scaling_report import report
+from devtools.prepare import REPO
 from notifications.settings import NotificationsSettings
 from shared.contracts import events as e
 from shared.contracts.common import utc_now
@@ -53,7 +54,6 @@ from shared.settings import CommonSettings
 from shared.testing.infra import InfraError, check_postgres, check_rabbitmq
 from shared.topology import event_exchange_name
 
-TARGETS = {2: 1.8, 4: 3.4}
 SENDER_APP = "notifications-sender"  # the sender's application_name in pg_stat_activity
 PUBLISH_IN_FLIGHT = 200
 POLL_SECONDS = 0.05
@@ -62,7 +62,7 @@ LOCK_TIMEOUT_SECONDS = 25  # under the sender's statement timeout (30 s), so no 
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = common.argument_parser("bench.sender_scaling", __doc__, "senders", rounds=3)
+    parser = argument_parser("bench.sender_scaling", __doc__, "senders", rounds=3)
     parser.add_argument(
         "--messages", type=int, default=2000, help="due deliveries sent in each round (default 2000)"
     )
@@ -83,10 +83,6 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="SMTP connections per sender process (default: the sender's own default)",
     )
     return parser.parse_args(argv)
-
-
-def label(processes: int) -> str:
-    return f"{processes} process{'es' if processes > 1 else ''}"
 
 
 # --- the backlog --------------------------------------------------------------------------------
@@ -170,123 +166,11 @@ def wait_until(check: Any, what: str, timeout: float, pause: float = 0.25) -> An
         time.sleep(pause)
 
 
-# --- the senders --------------------------------------------------------------------------------
-
-
-class Senders:
-    """`count` sender processes, on the platform's settings; logs beside the platform's.
-
-    Under BENCH_PROFILE=sender-1,... a sender runs under py-spy; its profile is kept per process
-    count (`profile-sender-1-4p.svg`: the last round with 4 processes)."""
-
-    def __init__(self, platform: common.BenchPlatform, count: int, env: dict[str, str]) -> None:
-        self.platform = platform
-        self.count = count
-        self.names = [f"sender-{n + 1}" for n in range(count)]
-        specs = [
-            ProcessSpec(
-                name,
-                common.profiled(name, common.python_module("notifications.sender"), platform.log_dir),
-                env,
-            )
-            for name in self.names
-        ]
-        self.stack = Stack(platform.config, platform.log_dir, processes=specs)
-
-    def __enter__(self) -> Senders:
-        self.stack.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-    def pid(self, name: str) -> int:
-        """The sender's own process id (py-spy's child when profiled)."""
-        pid = self.stack.running[name].process.pid
-        if name in common.PROFILE:
-            with contextlib.suppress(OSError):
-                children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
-                pid = int(children[0]) if children else pid
-        return pid
-
-    def fail_if_exited(self) -> None:
-        dead = self.stack.exited()
-        if dead:
-            name, code = next(iter(dead.items()))
-            raise RuntimeError(f"{name} exited with code {code}:\n{self.stack.log_tail(name)}")
-
-    def stop(self) -> None:
-        # SIGTERM to the senders themselves: a clean shutdown (and py-spy, when it runs one, writes
-        # its profile as its child exits).
-        for name in self.names:
-            if name in self.stack.running and self.stack.running[name].process.poll() is None:
-                with contextlib.suppress(ProcessLookupError):
-                    os.kill(self.pid(name), signal.SIGTERM)
-        for name in self.names:
-            if name in self.stack.running:
-                with contextlib.suppress(subprocess.TimeoutExpired):
-                    self.stack.running[name].process.wait(timeout=30)
-        self.stack.stop()
-        for name in self.names:
-            for profile in self.platform.log_dir.glob(f"profile-{name}.*"):
-                profile.replace(profile.with_name(f"profile-{name}-{self.count}p{profile.suffix}"))
-
-
 # --- one round ----------------------------------------------------------------------------------
 
 
-@dataclass
-class Meters:
-    """CPU time of the platform's processes, the senders and this database's backends."""
-
-    platform: common.BenchPlatform
-    db: Engine
-
-    def read(self, senders: Senders) -> dict[str, float]:
-        readings = {"senders": sum(common.process_cpu_seconds(senders.pid(n)) for n in senders.names)}
-        for name, pid in (
-            ("notifications", self.platform.pid("notifications")),
-            ("sink", self.platform.pid("smtp-sink")),
-            ("broker", common.broker_pid()),
-        ):
-            if pid is not None:
-                with contextlib.suppress(OSError):
-                    readings[name] = common.process_cpu_seconds(pid)
-        with self.db.connect() as conn:
-            backends = conn.scalars(
-                text("SELECT pid FROM pg_stat_activity WHERE datname = current_database()")
-            ).all()
-        for pid in backends:
-            with contextlib.suppress(OSError):
-                readings[f"db:{pid}"] = common.process_cpu_seconds(pid)
-        return readings
-
-    @staticmethod
-    def spent(before: dict[str, float], after: dict[str, float]) -> dict[str, float]:
-        """CPU seconds each used in between; the database's backends summed (a backend that
-        connected in between counts from zero)."""
-        spent = {name: after[name] - before.get(name, 0.0) for name in after if not name.startswith("db:")}
-        spent["database"] = sum(
-            after[name] - before.get(name, 0.0) for name in after if name.startswith("db:")
-        )
-        return spent
-
-
-def machine_jiffies() -> tuple[int, int]:
-    """The whole machine's CPU time so far, (busy, total), in clock ticks, from /proc/stat."""
-    fields = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
-    idle = fields[3] + fields[4]  # idle and iowait
-    return sum(fields) - idle, sum(fields)
-
-
-def machine_busy(before: tuple[int, int], after: tuple[int, int]) -> float:
-    """The share of the machine's CPU time (all cores) that was busy in between."""
-    total = after[1] - before[1]
-    return (after[0] - before[0]) / total if total else math.nan
-
-
 def run_round(
-    platform: common.BenchPlatform,
+    platform: BenchPlatform,
     db: Engine,
     meters: Meters,
     processes: int,
@@ -339,9 +223,8 @@ def run_round(
                 timeout=60,
             )
     # The senders have stopped: nothing more can arrive.
-    received = Counter(r.lower() for m in platform.sink.messages() for r in m["rcpt_tos"])
-    lost = len(recipients - set(received))
-    duplicates = sum(n - 1 for n in received.values() if n > 1)
+    counts = count_deliveries(platform.sink.messages(), list(recipients))
+    lost, duplicates = counts["lost"], counts["duplicate_emails"]
     with db.connect() as conn:
         retried = conn.scalar(
             text("SELECT count(*) FROM notifications.deliveries WHERE recipient LIKE :p AND attempts > 1"),
@@ -362,7 +245,7 @@ def run_round(
 
 
 def run_round_retrying(
-    platform: common.BenchPlatform,
+    platform: BenchPlatform,
     db: Engine,
     meters: Meters,
     processes: int,
@@ -382,7 +265,7 @@ def run_round_retrying(
             if attempt == ROUND_ATTEMPTS:
                 raise
             why = f"{type(exc).__name__}: {(str(exc).splitlines() or [''])[0][:200]}"
-            print(f"  {tag} failed ({why}); waiting for the servers, then again", flush=True)
+            say(f"{tag} failed ({why}); waiting for the servers, then again")
             abandoned.append(why)
             wait_for_servers(platform)
             abandon(platform, db, tag)
@@ -392,7 +275,7 @@ def run_round_retrying(
     raise AssertionError("unreachable")
 
 
-def wait_for_servers(platform: common.BenchPlatform, timeout: float = 300) -> None:
+def wait_for_servers(platform: BenchPlatform, timeout: float = 300) -> None:
     """Until PostgreSQL and RabbitMQ answer again and the notifications service consumes."""
 
     def answering() -> bool:
@@ -408,7 +291,7 @@ def wait_for_servers(platform: common.BenchPlatform, timeout: float = 300) -> No
     platform.wait_for_rpc("notifications", timeout=timeout)
 
 
-def abandon(platform: common.BenchPlatform, db: Engine, tag: str) -> None:
+def abandon(platform: BenchPlatform, db: Engine, tag: str) -> None:
     """Take the rest of an abandoned backlog out of the senders' way: wait for its events to be
     consumed, then mark its deliveries still to send as failed."""
     queue = "evt-invitations-invitation_sent--notifications.on_invitation_sent"
@@ -479,21 +362,21 @@ def first_emails(sink: Any, senders: Senders, recipients: set[str], deadline: fl
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    results = common.Results(args.name, common.command_line(), title="SMTP sender scaling")
+    results = Results(args.name, command_line(), title="SMTP sender scaling")
     results.data["settings"] = vars(args)
     sender_env = (
         {} if args.sender_concurrency is None else {"SENDER_CONCURRENCY": str(args.sender_concurrency)}
     )
     connections = args.sender_concurrency or NotificationsSettings.model_fields["sender_concurrency"].default
     contenders = {label(n): n for n in args.processes}
-    rounds = common.Rounds()
+    rounds = Rounds()
     try:
-        with common.bench_platform(args.name, processes=["smtp-sink", "notifications"]) as platform:
+        with bench_platform(args.name, processes=["smtp-sink", "notifications"]) as platform:
             platform.sink.set_faults(delay_ms=args.delay_ms)
             db = create_engine(platform.database_url, pool_size=2, max_overflow=2, pool_pre_ping=True)
             try:
                 meters = Meters(platform, db)
-                for order in common.round_orders(contenders, args.rounds):
+                for order in round_orders(contenders, args.rounds):
                     for name, processes in order.items:
                         messages = max(50, args.messages // 2) if order.warmup else args.messages
                         answer = run_round_retrying(
@@ -513,169 +396,9 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     report(results, args, rounds, connections)
     for path in results.write(doc=True):
-        print(f"wrote {path.relative_to(common.REPO)}")
+        print(f"wrote {path.relative_to(REPO)}")
     print(results.markdown())
     return 0
-
-
-def report(
-    results: common.Results, args: argparse.Namespace, rounds: common.Rounds, connections: int
-) -> None:
-    base = label(args.processes[0])
-    base_rate = rounds.summary(base)["per_second"]
-    pace = 1000 / args.delay_ms  # emails a second one SMTP connection can send at the sink's pace
-    rows = []
-    data: dict[str, Any] = {}
-    for name in sorted(rounds.names(), key=lambda n: rounds.answers[n][0]["processes"]):
-        s = rounds.summary(name)
-        answers = rounds.answers[name]
-        processes = answers[0]["processes"]
-        paired = common.paired_ratio(rounds, name, [base])
-        cpu = s.get("server_cpu_us_per_call", {})
-        lost = sum(a["lost"] for a in answers)
-        duplicates = sum(a["duplicates"] for a in answers)
-        retried = sum(a["retried"] for a in answers)
-        data[name] = {
-            "processes": processes,
-            "summary": s,
-            "vs_baseline_by_round": paired,
-            "lost": lost,
-            "duplicates": duplicates,
-            "retried": retried,
-            "statuses_by_round": [a["statuses"] for a in answers],
-            "machine_busy_by_round": [round(a["machine_busy"], 3) for a in answers],
-        }
-        busy = common.percentile([a["machine_busy"] for a in answers], 50)
-        ours = sum(cpu.get(p, 0.0) for p in ("senders", "notifications", "sink", "database"))
-        ours_share = ours * s["per_second"] / 1e6 / (os.cpu_count() or 1)
-
-        def cores(process: str, s: dict[str, Any] = s, cpu: dict[str, float] = cpu) -> float:
-            return round(cpu.get(process, 0.0) * s["per_second"] / 1e6, 2)
-
-        rows.append(
-            [
-                processes,
-                processes * connections,
-                s["per_second"],
-                ", ".join(f"{v:.0f}" for v in s["per_second_by_round"]),
-                f"{paired['median']:.2f}x",
-                f"{common.ratio(s['per_second'], base_rate * processes / args.processes[0]):.0%}",
-                round(processes * connections * pace),
-                f"{cpu.get('senders', 0) / 1000:.2f} ({cores('senders'):.2f})",
-                f"{cpu.get('notifications', 0) / 1000:.2f}",
-                f"{cpu.get('sink', 0) / 1000:.2f}",
-                f"{cpu.get('database', 0) / 1000:.2f} ({cores('database'):.2f})",
-                f"{cpu.get('broker', 0) / 1000:.2f}",
-                f"{busy:.0%} ({ours_share:.0%})",
-                lost,
-                duplicates,
-                retried,
-            ]
-        )
-    results.data["contenders"] = data
-    results.table(
-        f"{args.messages} due deliveries a round, {args.rounds} rounds after a warm-up; the sink takes "
-        f"{args.delay_ms} ms per email; {connections} SMTP connections per sender process",
-        [
-            "processes",
-            "connections",
-            "emails/s",
-            "emails/s by round",
-            "vs 1 process (median of rounds)",
-            "of linear",
-            "sink's ceiling emails/s",
-            "senders CPU ms/email (cores)",
-            "notifications CPU ms/email",
-            "sink CPU ms/email",
-            "database CPU ms/email (cores)",
-            "broker CPU ms/email",
-            "machine busy (this run's processes)",
-            "lost",
-            "duplicates",
-            "retried",
-        ],
-        rows,
-    )
-    results.text(
-        "emails/s: the round's emails over the time from the start (every sender up, waiting on the "
-        "lock) to the last email's arrival at the sink, pooled over the rounds. Linear is the one-process "
-        "rate times the processes; the sink's ceiling is every connection sending back to back at its "
-        "pace (no time for anything else). CPU per email: the sender processes together (in brackets, "
-        "the cores they kept busy), the notifications service, the sink, this database's backends, and "
-        "the local RabbitMQ (shared with anything else that ran meanwhile). Machine busy: the share of both "
-        "cores' time that was busy during the timed part (median of the rounds; /proc/stat), and in brackets "
-        "the share the senders, the notifications service, the sink and the database backends used. Lost: "
-        "recipients the sink never received; duplicates: emails beyond the first to a recipient; "
-        "retried: deliveries that needed more than one attempt."
-    )
-    targets = []
-    for processes, limit in TARGETS.items():
-        name = label(processes)
-        if name in data and name != base:
-            paired = data[name]["vs_baseline_by_round"]
-            targets.append(
-                common.target(
-                    f"{name} send at least {limit}x what {base} does (median of the rounds' ratios "
-                    f"{paired['by_round']})",
-                    paired["median"],
-                    limit,
-                    at_most=False,
-                )
-            )
-    total_lost = sum(d["lost"] for d in data.values())
-    total_duplicates = sum(d["duplicates"] for d in data.values())
-    targets.append(common.target("no email lost, over every round", total_lost, 0, at_most=True, unit=""))
-    targets.append(
-        common.target("no email sent twice, over every round", total_duplicates, 0, at_most=True, unit="")
-    )
-    results.data["targets"] = targets
-    results.text(common.targets_markdown(targets))
-    again = [why for name in rounds.names() for a in rounds.answers[name] for why in a["abandoned_attempts"]]
-    if again:
-        results.text(
-            f"{len(again)} round(s) were run again with a new backlog after PostgreSQL or RabbitMQ went "
-            f"away meanwhile (other tests restart them on this machine): {'; '.join(again)}."
-        )
-    plot_throughput(results, data, base_rate, connections * pace)
-    last_rounds = {name: rounds.answers[name][-1]["latencies"] for name in data}
-    results.plot_timeline(
-        "timeline",
-        {name: (offsets, list(range(1, len(offsets) + 1))) for name, offsets in last_rounds.items()},
-        "seconds from the start",
-        "emails at the sink",
-        "Emails delivered over time (the last round of each)",
-    )
-
-
-def plot_throughput(
-    results: common.Results, data: dict[str, Any], base_rate: float, ceiling_per_process: float
-) -> None:
-    """Emails/s against sender processes: each round, the pooled rate, linear scaling from one
-    process, and the sink's ceiling."""
-    import matplotlib
-
-    matplotlib.use("Agg")  # no display on a server
-    import matplotlib.pyplot as plt
-
-    counts = [d["processes"] for d in data.values()]
-    fig, ax = plt.subplots(figsize=(8, 4.5))
-    xs = range(0, max(counts) + 1)
-    ax.plot(xs, [base_rate * x for x in xs], "--", color="grey", label="linear (1 process x n)")
-    ax.plot(xs, [ceiling_per_process * x for x in xs], ":", color="grey", label="sink's ceiling")
-    for d in data.values():
-        by_round = d["summary"]["per_second_by_round"]
-        ax.scatter([d["processes"]] * len(by_round), by_round, color="tab:blue", alpha=0.35, s=18)
-    pooled = [d["summary"]["per_second"] for d in data.values()]
-    ax.plot(counts, pooled, "o-", color="tab:blue", label="measured (pooled; dots: rounds)")
-    ax.set_xticks(counts)
-    ax.set_xlim(0, max(counts) + 0.5)
-    ax.set_ylim(0, None)
-    ax.set_xlabel("sender processes")
-    ax.set_ylabel("emails/s")
-    ax.set_title("SMTP sender throughput against processes")
-    ax.grid(True, alpha=0.3)
-    ax.legend(fontsize="small")
-    results._keep("throughput", fig)  # a Results plot like the others: written and linked with them
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-"""The other side of `bench.common.Worker`: a contender that runs in a process of its own.
+"""The other side of `bench.common.workers.Worker`: a contender that runs in a process of its own.
 
 A benchmark compares contenders (clients, pages, ...) in one run, in alternating rounds. Each
 contender lives in its own long-lived process, so it keeps its connections warm between rounds,

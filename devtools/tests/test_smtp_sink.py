@@ -21,7 +21,8 @@ from email.message import EmailMessage
 
 import pytest
 
-from devtools.smtp_sink import SinkClient, SinkError, SmtpSink
+from devtools.sink_client import SinkClient, SinkError
+from devtools.smtp_sink.server import SmtpSink
 
 
 @pytest.fixture(scope="module")

@@ -16,7 +16,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from devtools.smtp_sink import SmtpSink
+from devtools.smtp_sink.server import SmtpSink
 from notifications import handlers
 from notifications.sender.app import Sender
 from notifications.settings import NotificationsSettings

@@ -7,7 +7,7 @@ import subprocess
 import sys
 from collections import Counter
 
-from devtools.smtp_sink import SmtpSink
+from devtools.smtp_sink.server import SmtpSink
 from notifications.domain import SUPPRESSED_REASON
 from notifications.sender import store
 from shared.testing.helpers import random_email, random_suffix

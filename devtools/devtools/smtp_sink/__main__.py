@@ -1,0 +1,5 @@
+import sys
+
+from devtools.smtp_sink.cli import main
+
+sys.exit(main())
