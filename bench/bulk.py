@@ -50,6 +50,7 @@ from bench.common.results import Results
 from devtools.prepare import REPO
 from devtools.sink_client import SinkClient
 from notifications.settings import NotificationsSettings
+from shared.contracts.invitations import MAX_BULK_CONTACTS
 
 TENANTS_PER_LEASE = 20  # the most one lease takes (shared.contracts.properties.CreateLease)
 RAW_WARMUP = 200
@@ -62,7 +63,10 @@ PLATFORM_CPU = ("gateway", "invitations", "notifications", "sender", "smtp-sink"
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argument_parser("bench.bulk", __doc__, "bulk")
     parser.add_argument(
-        "--contacts", type=int, default=10_000, help="contacts invited in one bulk (default 10000)"
+        "--contacts",
+        type=int,
+        default=MAX_BULK_CONTACTS,
+        help=f"contacts invited in one bulk (default {MAX_BULK_CONTACTS})",
     )
     parser.add_argument(
         "--sender-concurrency",
@@ -95,8 +99,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if args.sink_delay_ms < 0:
         parser.error("--sink-delay-ms must be 0 or more")
-    if args.contacts < 1 or args.contacts > 10_000:
-        parser.error("--contacts must be from 1 to 10000 (one bulk invitation takes at most 10000)")
+    if args.contacts < 1 or args.contacts > MAX_BULK_CONTACTS:
+        parser.error(
+            f"--contacts must be from 1 to {MAX_BULK_CONTACTS} "
+            f"(one bulk invitation takes at most {MAX_BULK_CONTACTS})"
+        )
     return args
 
 

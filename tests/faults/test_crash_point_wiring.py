@@ -14,7 +14,7 @@ from shared import faults
 
 ROOT = Path(__file__).resolve().parents[2]
 WIRED = {
-    faults.INVITATION_COMMITTED: ["services/invitations/invitations/handlers.py"],
+    faults.INVITATION_COMMITTED: ["services/invitations/invitations/issuing.py"],
     faults.OUTBOX_PUBLISHED: ["shared/shared/outbox.py"],
     faults.DELIVERY_QUEUED_COMMITTED: ["services/notifications/notifications/handlers.py"],
     faults.SENDER_OUTBOX_PUBLISHED: ["services/notifications/notifications/sender/relay.py"],

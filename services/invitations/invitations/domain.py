@@ -12,7 +12,7 @@ from email_validator import EmailNotValidError, validate_email
 
 from shared.contracts.common import ContactType, InvitationState, Problem
 from shared.contracts.contacts import EligibilityFacts
-from shared.contracts.invitations import LinkStatus, PortalStatus
+from shared.contracts.invitations import LinkStatus, PortalStatus, may_manage_portal_access
 from shared.contracts.properties import ContactLinks
 
 S = InvitationState
@@ -43,8 +43,7 @@ def eligibility_problems(
     """Every reason the contact cannot be invited now, not only the first."""
     problems: list[Problem] = []
     contact = facts.contact
-    staff = facts.staff_member
-    if staff is None or not staff.active or not staff.can_manage_portal_access:
+    if not may_manage_portal_access(facts.staff_member):
         problems.append(
             Problem(
                 code="staff_not_permitted",

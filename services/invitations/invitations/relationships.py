@@ -5,7 +5,7 @@ Each use case handles its event once (the inbox row is written in the transactio
 and acts on what is true when it runs, not on what the event says: properties is asked whether the
 contact still has a valid link, under the contact's lock, so access that rests on another lease or
 link stays, and a late, repeated or out-of-order event changes nothing twice. Access is withdrawn
-through the same path as staff "Revoke access" (`handlers.withdraw_access`), with no staff member.
+through the same path as staff "Revoke access" (`revoking.withdraw_access`), with no staff member.
 """
 
 from __future__ import annotations
@@ -19,8 +19,9 @@ from sqlalchemy import select, union
 from sqlalchemy.orm import Session
 
 from invitations import domain
-from invitations.handlers import _audit, _lock_contact, _lock_contacts, withdraw_access
 from invitations.models import AccessGrant, Invitation, inbox
+from invitations.revoking import withdraw_access
+from invitations.rows import add_audit, lock_contact, lock_contacts
 from shared.contracts import events as e
 from shared.contracts.common import ContactType
 from shared.contracts.invitations import RevokeResult
@@ -62,7 +63,7 @@ def follow_links(
         return
     ids = sorted(set(contact_ids))
     # Held through the question to properties, so an invitation sent meanwhile is judged after this.
-    _lock_contacts(session, organization_id, ids)
+    lock_contacts(session, organization_id, ids)
     with_access = _types_of_contacts_with_access(session, organization_id, ids)
     if with_access:
         links = rpc.call(
@@ -117,7 +118,7 @@ def on_contact_email_changed(
         return
     if normalize_email(event.old_email) != normalize_email(event.new_email):
         org_id, contact_id = event.organization_id, event.contact_id
-        _lock_contact(session, org_id, contact_id)
+        lock_contact(session, org_id, contact_id)
         reason = "the contact's email address changed"
         result = withdraw_access(
             session,
@@ -139,7 +140,7 @@ def _audit_withdrawal(
 ) -> None:
     """One audit row when something was withdrawn, none when nothing was live."""
     if result.revoked_invitations or result.revoked_grants:
-        _audit(
+        add_audit(
             session,
             org_id,
             contact_id,

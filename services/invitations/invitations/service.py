@@ -1,11 +1,25 @@
-"""nameko entrypoints of the invitations service: each parses its payload and calls one handler."""
+"""nameko entrypoints of the invitations service: each parses its payload and calls one use case
+(a module of its own: `issuing`, `bulk`, `revoking`, `queries`, `accounts`, `resets`, `view_as`,
+`expiry`, `delivery`, `relationships`)."""
 
 from __future__ import annotations
 
 import time
 from typing import Any
 
-from invitations import handlers, relationships
+from invitations import (
+    accounts,
+    bulk,
+    delivery,
+    eligibility,
+    expiry,
+    issuing,
+    queries,
+    relationships,
+    resets,
+    revoking,
+    view_as,
+)
 from invitations.models import outbox
 from shared.contracts import events as e
 from shared.contracts import invitations as i
@@ -37,67 +51,65 @@ class InvitationsService(HealthCheck):
     @rpc(**expected)
     def check_eligibility(self, payload: Json) -> Json:
         cmd = parse(i.CheckEligibility, payload)
-        return handlers.check_eligibility(self.db, self.remote, cmd).model_dump(mode="json")
+        return eligibility.check_eligibility(self.db, self.remote, cmd).model_dump(mode="json")
 
     @rpc(**expected)
     def send_invitation(self, payload: Json) -> Json:
         cmd = parse(i.SendInvitation, payload)
-        view = handlers.send_invitation(self.db, self.remote, self.settings, cmd, utc_now(), resend=False)
+        view = issuing.send_invitation(self.db, self.remote, self.settings, cmd, utc_now(), resend=False)
         return view.model_dump(mode="json")
 
     @rpc(**expected)
     def resend_invitation(self, payload: Json) -> Json:
         cmd = parse(i.SendInvitation, payload)
-        view = handlers.send_invitation(self.db, self.remote, self.settings, cmd, utc_now(), resend=True)
+        view = issuing.send_invitation(self.db, self.remote, self.settings, cmd, utc_now(), resend=True)
         return view.model_dump(mode="json")
 
     @rpc(**expected)
     def revoke_access(self, payload: Json) -> Json:
         cmd = parse(i.RevokeAccess, payload)
-        return handlers.revoke_access(self.db, self.remote, cmd, utc_now()).model_dump(mode="json")
+        return revoking.revoke_access(self.db, self.remote, cmd, utc_now()).model_dump(mode="json")
 
     @rpc(**expected)
     def list_invitations(self, payload: Json) -> Json:
-        return handlers.list_invitations(self.db, parse(i.ListInvitations, payload)).model_dump(mode="json")
+        return queries.list_invitations(self.db, parse(i.ListInvitations, payload)).model_dump(mode="json")
 
     @rpc(**expected)
     def get_invitation(self, payload: Json) -> Json:
-        return handlers.get_invitation(self.db, parse(i.GetInvitation, payload)).model_dump(mode="json")
+        return queries.get_invitation(self.db, parse(i.GetInvitation, payload)).model_dump(mode="json")
 
     @rpc(**expected)
     def get_portal_access(self, payload: Json) -> Json:
-        return handlers.get_portal_access(self.db, parse(i.GetPortalAccess, payload)).model_dump(mode="json")
+        return queries.get_portal_access(self.db, parse(i.GetPortalAccess, payload)).model_dump(mode="json")
 
     @rpc(**expected)
     def list_access_audit(self, payload: Json) -> Json:
-        return handlers.list_access_audit(self.db, parse(i.ListAccessAudit, payload)).model_dump(mode="json")
+        return queries.list_access_audit(self.db, parse(i.ListAccessAudit, payload)).model_dump(mode="json")
 
     @rpc(**expected)
     def start_bulk_invitation(self, payload: Json) -> Json:
         cmd = parse(i.StartBulkInvitation, payload)
-        return handlers.start_bulk_invitation(self.db, self.remote, cmd, utc_now()).model_dump(mode="json")
+        return bulk.start_bulk_invitation(self.db, self.remote, cmd, utc_now()).model_dump(mode="json")
 
     @rpc(**expected)
     def get_bulk_invitation(self, payload: Json) -> Json:
-        return handlers.get_bulk_invitation(self.db, parse(i.GetBulkInvitation, payload)).model_dump(
-            mode="json"
-        )
+        return bulk.get_bulk_invitation(self.db, parse(i.GetBulkInvitation, payload)).model_dump(mode="json")
 
     @rpc(**expected)
     def start_view_as(self, payload: Json) -> Json:
         cmd = parse(i.StartViewAs, payload)
-        return handlers.start_view_as(self.db, self.remote, self.settings, cmd, utc_now()).model_dump(
+        return view_as.start_view_as(self.db, self.remote, self.settings, cmd, utc_now()).model_dump(
             mode="json"
         )
 
     @rpc(**expected)
     def check_view_as(self, payload: Json) -> Json:
         q = parse(i.SessionRef, payload)
-        return handlers.check_view_as(self.db, q.session_id, utc_now()).model_dump(mode="json")
+        return view_as.check_view_as(self.db, q.session_id, utc_now()).model_dump(mode="json")
 
     @rpc(**expected)
     def end_view_as(self, payload: Json) -> Json:
-        handlers.end_view_as(self.db, parse(i.SessionRef, payload).session_id, utc_now())
+        view_as.end_view_as(self.db, parse(i.SessionRef, payload).session_id, utc_now())
         return {}
 
     # --- the person ---
@@ -105,86 +117,86 @@ class InvitationsService(HealthCheck):
     @rpc(**expected)
     def open_invitation(self, payload: Json) -> Json:
         q = parse(i.OpenInvitation, payload)
-        return handlers.open_invitation(self.db, q.token, utc_now()).model_dump(mode="json")
+        return accounts.open_invitation(self.db, q.token, utc_now()).model_dump(mode="json")
 
     @rpc(**expected)
     def accept_invitation(self, payload: Json) -> Json:
         cmd = parse(i.AcceptInvitation, payload)
-        issued = handlers.accept_invitation(self.db, self.passwords, self.settings, cmd, utc_now())
+        issued = accounts.accept_invitation(self.db, self.passwords, self.settings, cmd, utc_now())
         return issued.model_dump(mode="json")
 
     @rpc(**expected)
     def accept_invitation_as_account(self, payload: Json) -> Json:
         cmd = parse(i.AcceptInvitationAsAccount, payload)
-        issued = handlers.accept_invitation_as_account(self.db, self.passwords, self.settings, cmd, utc_now())
+        issued = accounts.accept_invitation_as_account(self.db, self.passwords, self.settings, cmd, utc_now())
         return issued.model_dump(mode="json")
 
     @rpc(**expected)
     def login(self, payload: Json) -> Json:
         cmd = parse(i.Login, payload)
-        return handlers.login(self.db, self.passwords, self.settings, cmd, utc_now()).model_dump(mode="json")
+        return accounts.login(self.db, self.passwords, self.settings, cmd, utc_now()).model_dump(mode="json")
 
     @rpc(**expected)
     def logout(self, payload: Json) -> Json:
-        handlers.logout(self.db, parse(i.SessionRef, payload).session_id, utc_now())
+        accounts.logout(self.db, parse(i.SessionRef, payload).session_id, utc_now())
         return {}
 
     @rpc(**expected)
     def check_session(self, payload: Json) -> Json:
         q = parse(i.SessionRef, payload)
-        return handlers.check_session(self.db, q.session_id, utc_now()).model_dump(mode="json")
+        return accounts.check_session(self.db, q.session_id, utc_now()).model_dump(mode="json")
 
     @rpc(**expected)
     def request_password_reset(self, payload: Json) -> Json:
-        handlers.request_password_reset(self.db, parse(i.RequestPasswordReset, payload).email, utc_now())
+        resets.request_password_reset(self.db, parse(i.RequestPasswordReset, payload).email, utc_now())
         return {}
 
     @rpc(**expected)
     def open_password_reset(self, payload: Json) -> Json:
         q = parse(i.OpenPasswordReset, payload)
-        return handlers.open_password_reset(self.db, q.token, utc_now()).model_dump(mode="json")
+        return resets.open_password_reset(self.db, q.token, utc_now()).model_dump(mode="json")
 
     @rpc(**expected)
     def reset_password(self, payload: Json) -> Json:
         cmd = parse(i.ResetPassword, payload)
-        issued = handlers.reset_password(self.db, self.passwords, self.settings, cmd, utc_now())
+        issued = resets.reset_password(self.db, self.passwords, self.settings, cmd, utc_now())
         return issued.model_dump(mode="json")
 
     # --- time ---
 
     @timer("expiry_sweep_seconds")
     def expire_invitations(self) -> None:
-        handlers.expire_invitations(self.db, utc_now())
+        expiry.expire_invitations(self.db, utc_now())
 
     @timer("bulk_poll_seconds")
     def process_bulk_invitations(self) -> None:
         """Batch after batch while there are contacts waiting (each batch its own transaction),
         for at most `bulk_tick_seconds`: a bulk is not held to one batch per tick."""
         until = time.monotonic() + self.settings.bulk_tick_seconds
-        while handlers.process_bulk_invitations(self.db, self.remote, self.settings, utc_now()):
+        while bulk.process_bulk_invitations(self.db, self.remote, self.settings, utc_now()):
             if time.monotonic() >= until:
                 break
 
     @timer("reset_poll_seconds")
     def process_reset_requests(self) -> None:
-        handlers.process_reset_requests(self.db, self.settings, utc_now())
+        resets.process_reset_requests(self.db, self.settings, utc_now())
 
     # --- facts from notifications ---
 
     @batch_event_handler("notifications", "delivery_queued")
     def on_delivery_queued(self, payloads: list[Json]) -> None:
         events = [parse(e.DeliveryQueued, payload) for payload in payloads]
-        handlers.apply_delivery_facts(self.db, events, "queued", "on_delivery_queued")
+        delivery.apply_delivery_facts(self.db, events, "queued", "on_delivery_queued")
 
     @batch_event_handler("notifications", "delivery_succeeded")
     def on_delivery_succeeded(self, payloads: list[Json]) -> None:
         events = [parse(e.DeliverySucceeded, payload) for payload in payloads]
-        handlers.apply_delivery_facts(self.db, events, "succeeded", "on_delivery_succeeded")
+        delivery.apply_delivery_facts(self.db, events, "succeeded", "on_delivery_succeeded")
 
     @batch_event_handler("notifications", "delivery_failed")
     def on_delivery_failed(self, payloads: list[Json]) -> None:
         events = [parse(e.DeliveryFailed, payload) for payload in payloads]
-        handlers.apply_delivery_facts(self.db, events, "failed", "on_delivery_failed")
+        delivery.apply_delivery_facts(self.db, events, "failed", "on_delivery_failed")
 
     # --- facts from properties and contacts: access follows the relationship ---
 

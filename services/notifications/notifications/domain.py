@@ -10,15 +10,11 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from uuid import UUID
 
-from shared.contracts.notifications import DeliveryStatus
+from shared.contracts.notifications import DeliveryPurpose, DeliveryStatus
 
-INVITATION = "invitation"
-PASSWORD_RESET = "password_reset"  # noqa: S105 - a purpose, not a password
-MAINTENANCE_UPDATE = "maintenance_update"
-PURPOSES = (INVITATION, PASSWORD_RESET, MAINTENANCE_UPDATE)
 # Emails whose link is a secret: the event brings it sealed, and the sender opens it at send time.
 # Every other purpose links to an ordinary page the person signs in to see.
-SEALED_LINK_PURPOSES = frozenset({INVITATION, PASSWORD_RESET})
+SEALED_LINK_PURPOSES = frozenset({DeliveryPurpose.INVITATION, DeliveryPurpose.PASSWORD_RESET})
 
 DEFAULT_LOCALE = "en"
 

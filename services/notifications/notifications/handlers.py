@@ -43,8 +43,8 @@ def queue_invitations(session: Session, events: list[e.InvitationSent], handler:
 
 def _invitation_delivery(event: e.InvitationSent) -> NewDelivery:
     return NewDelivery(
-        idempotency_key=domain.idempotency_key(event.event_id, domain.INVITATION),
-        purpose=domain.INVITATION,
+        idempotency_key=domain.idempotency_key(event.event_id, n.DeliveryPurpose.INVITATION),
+        purpose=n.DeliveryPurpose.INVITATION,
         subject_id=event.invitation_id,
         organization_id=event.organization_id,
         recipient=event.email,
@@ -62,8 +62,8 @@ def queue_password_reset(session: Session, event: e.PasswordResetRequested, hand
         session,
         [
             NewDelivery(
-                idempotency_key=domain.idempotency_key(event.event_id, domain.PASSWORD_RESET),
-                purpose=domain.PASSWORD_RESET,
+                idempotency_key=domain.idempotency_key(event.event_id, n.DeliveryPurpose.PASSWORD_RESET),
+                purpose=n.DeliveryPurpose.PASSWORD_RESET,
                 subject_id=event.account_id,
                 organization_id=None,
                 recipient=event.email,
@@ -245,9 +245,9 @@ def queue_maintenance_update(
         [
             NewDelivery(
                 idempotency_key=domain.idempotency_key(
-                    event.event_id, domain.MAINTENANCE_UPDATE, recipient.contact_id
+                    event.event_id, n.DeliveryPurpose.MAINTENANCE_UPDATE, recipient.contact_id
                 ),
-                purpose=domain.MAINTENANCE_UPDATE,
+                purpose=n.DeliveryPurpose.MAINTENANCE_UPDATE,
                 subject_id=event.request_id,
                 organization_id=event.organization_id,
                 recipient=recipient.email,

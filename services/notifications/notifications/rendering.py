@@ -21,6 +21,7 @@ from uuid import UUID, uuid4
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from notifications import domain
+from shared.contracts.notifications import DeliveryPurpose
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
 MAX_HEADER_LINE = 76  # a header this long or longer is folded (RFC 5322 recommends 78)
@@ -48,7 +49,7 @@ class Templates:
         self.locales = frozenset(path.name for path in directory.iterdir() if path.is_dir())
 
     def render(self, purpose: str, locale: str | None, values: dict[str, Any]) -> RenderedEmail:
-        if purpose not in domain.PURPOSES:
+        if purpose not in tuple(DeliveryPurpose):
             raise ValueError(f"no templates for purpose {purpose!r}")
         folder = domain.choose_locale(locale, self.locales)
         subject = self.env.get_template(f"{folder}/{purpose}.subject.txt").render(values)

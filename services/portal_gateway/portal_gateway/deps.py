@@ -85,8 +85,7 @@ def require_portal_manager(staff: c.StaffPrincipal) -> StaffActor:
     """Staff who may invite, resend and revoke: editors with the portal-access permission (the
     invitations service checks it again)."""
     editor = require_editor(staff)
-    if not staff.staff_member.can_manage_portal_access:
-        raise PermissionDenied("You do not have permission to manage portal access.")
+    i.refuse_unless_may_manage_portal_access(staff.staff_member)
     return editor
 
 

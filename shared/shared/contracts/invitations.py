@@ -23,11 +23,28 @@ from shared.contracts.common import (
     StaffActor,
     View,
 )
+from shared.contracts.contacts import StaffMemberView
+from shared.contracts.errors import PermissionDenied
 
 LooseEmail = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=254)]
 Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
 
+# The most contacts one bulk invitation takes (the gateway refuses more before asking).
+MAX_BULK_CONTACTS = 10_000
+
 # --- staff side -------------------------------------------------------------------------------
+
+
+def may_manage_portal_access(staff: StaffMemberView | None) -> bool:
+    """Whether the staff member may invite, resend and revoke portal access (one contact or in
+    bulk): active, with the permission. The contacts service folds the role into
+    `can_manage_portal_access` (an admin always has it, a viewer never)."""
+    return staff is not None and staff.active and staff.can_manage_portal_access
+
+
+def refuse_unless_may_manage_portal_access(staff: StaffMemberView | None) -> None:
+    if not may_manage_portal_access(staff):
+        raise PermissionDenied("You do not have permission to manage portal access.")
 
 
 class CheckEligibility(Request):
@@ -108,6 +125,31 @@ class PortalStatus(enum.StrEnum):
     EXPIRED = "expired"
     REVOKED = "revoked"
 
+    @property
+    def label(self) -> str:
+        """The words staff read for it."""
+        return _PORTAL_STATUS_LABELS[self]
+
+    @property
+    def access_on(self) -> bool:
+        """Whether the contact's portal access is on (the console's toggle): an invitation on
+        its way, or access granted. Off, an invitation may be sent; on, it may be revoked."""
+        return self in _ACCESS_ON
+
+
+_PORTAL_STATUS_LABELS = {
+    PortalStatus.NOT_INVITED: "Not invited",
+    PortalStatus.INVITED: "Invited",
+    PortalStatus.DELIVERED: "Delivered",
+    PortalStatus.BOUNCED: "Bounced",
+    PortalStatus.ACTIVE: "Active",
+    PortalStatus.EXPIRED: "Expired",
+    PortalStatus.REVOKED: "Revoked",
+}
+_ACCESS_ON = frozenset(
+    {PortalStatus.INVITED, PortalStatus.DELIVERED, PortalStatus.BOUNCED, PortalStatus.ACTIVE}
+)
+
 
 class GetPortalAccess(Request):
     organization_id: UUID
@@ -150,7 +192,7 @@ class StartBulkInvitation(Request):
     """Invite many contacts at once; each is checked and sent like a single invitation."""
 
     actor: StaffActor
-    contact_ids: list[UUID] = Field(min_length=1, max_length=10_000)
+    contact_ids: list[UUID] = Field(min_length=1, max_length=MAX_BULK_CONTACTS)
 
 
 class GetBulkInvitation(Request):

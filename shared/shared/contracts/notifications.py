@@ -11,6 +11,16 @@ from pydantic import Field
 from shared.contracts.common import Page, Request, RpcMethod, View
 
 
+class DeliveryPurpose(enum.StrEnum):
+    """What an email is for, and so what its `subject_id` names: an invitation, a portal account
+    (a password reset), or a maintenance request. Events carry it as a plain string, so that a
+    consumer that does not know a newer purpose still reads the event."""
+
+    INVITATION = "invitation"
+    PASSWORD_RESET = "password_reset"  # noqa: S105 - a purpose, not a password
+    MAINTENANCE_UPDATE = "maintenance_update"
+
+
 class DeliveryStatus(enum.StrEnum):
     QUEUED = "queued"
     SENDING = "sending"

@@ -32,7 +32,7 @@ from notifications.sender.smtp import Outcome, SmtpConnection
 from notifications.settings import NotificationsSettings
 from shared import faults
 from shared.contracts.common import utc_now
-from shared.contracts.notifications import DeliveryStatus
+from shared.contracts.notifications import DeliveryPurpose, DeliveryStatus
 from shared.logs import configure_logging
 from shared.sealing import unseal
 
@@ -198,7 +198,7 @@ class Sender:
         if job.purpose in domain.SEALED_LINK_PURPOSES:
             link = unseal(s.link_sealing_key, job.context["sealed_link"])
             values = template_values(job.context, link)
-        elif job.purpose == domain.MAINTENANCE_UPDATE:  # an ordinary portal page: nothing to open
+        elif job.purpose == DeliveryPurpose.MAINTENANCE_UPDATE:  # an ordinary portal page: nothing to open
             values = maintenance_values(job.context)
         else:
             raise ValueError(f"no templates for purpose {job.purpose!r}")

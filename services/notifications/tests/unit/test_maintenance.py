@@ -4,6 +4,7 @@ import uuid
 
 from notifications import domain
 from notifications.rendering import Templates, maintenance_values
+from shared.contracts.notifications import DeliveryPurpose
 
 A, B, C = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
 
@@ -28,7 +29,7 @@ def test_the_submission_is_not_emailed_a_change_is():
 def test_one_email_per_event_purpose_and_recipient():
     event_id = uuid.uuid4()
     assert domain.idempotency_key(event_id, "invitation") == f"{event_id}:invitation"
-    keys = {domain.idempotency_key(event_id, domain.MAINTENANCE_UPDATE, who) for who in (A, B, A)}
+    keys = {domain.idempotency_key(event_id, DeliveryPurpose.MAINTENANCE_UPDATE, who) for who in (A, B, A)}
     assert keys == {f"{event_id}:maintenance_update:{A}", f"{event_id}:maintenance_update:{B}"}
 
 

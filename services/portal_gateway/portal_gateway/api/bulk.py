@@ -16,10 +16,9 @@ from shared.contracts.contacts import SearchText
 from shared.contracts.errors import InvalidInput
 
 router = APIRouter(prefix="/portal-invitations/bulk", tags=["portal access"])
-MAX_CONTACTS = 10_000
 PATH = "/api/v1/portal-invitations/bulk"
-# 10,000 ids as JSON strings (38 bytes and a separator each), with room to spare: the general body
-# limit would cut a list at about 1,600 ids.
+# i.MAX_BULK_CONTACTS (10,000) ids as JSON strings (38 bytes and a separator each), with room to
+# spare: the general body limit would cut a list at about 1,600 ids.
 MAX_BODY_BYTES = 512 * 1024
 PAGE = 200
 
@@ -28,7 +27,7 @@ class BulkRequest(BaseModel):
     """Either the contacts by id, or a filter over the organization's contacts (not both)."""
 
     model_config = ConfigDict(extra="forbid")
-    contact_ids: list[UUID] | None = Field(default=None, min_length=1, max_length=MAX_CONTACTS)
+    contact_ids: list[UUID] | None = Field(default=None, min_length=1, max_length=i.MAX_BULK_CONTACTS)
     type: ContactType | None = None
     q: SearchText | None = None
 
@@ -40,7 +39,9 @@ class BulkRequest(BaseModel):
         return self
 
 
-async def _matching_contacts(rpc: Rpc, organization_id: UUID, body: BulkRequest) -> list[UUID]:
+async def matching_contacts(rpc: Rpc, organization_id: UUID, body: BulkRequest) -> list[UUID]:
+    """The ids of the organization's contacts that match the filter (InvalidInput when more match
+    than one bulk invitation takes), for the API and the console alike."""
     ids: list[UUID] = []
     while True:
         page = await rpc.call(
@@ -49,9 +50,9 @@ async def _matching_contacts(rpc: Rpc, organization_id: UUID, body: BulkRequest)
                 organization_id=organization_id, type=body.type, search=body.q, limit=PAGE, offset=len(ids)
             ),
         )
-        if page.total > MAX_CONTACTS:
+        if page.total > i.MAX_BULK_CONTACTS:
             raise InvalidInput(
-                f"{page.total} contacts match; one bulk invitation takes at most {MAX_CONTACTS}. "
+                f"{page.total} contacts match; one bulk invitation takes at most {i.MAX_BULK_CONTACTS}. "
                 "Narrow the filter.",
                 {"errors": [{"field": "body", "message": "too many contacts match"}]},
             )
@@ -66,7 +67,7 @@ async def start(body: BulkRequest, staff: Staff, rpc: Rpc, response: Response) -
     Invitation; contacts that cannot be invited are skipped with their reasons. Answers at once;
     follow the progress at the Location given."""
     manager = require_portal_manager(staff)
-    ids = body.contact_ids or await _matching_contacts(rpc, staff.organization.id, body)
+    ids = body.contact_ids or await matching_contacts(rpc, staff.organization.id, body)
     if not ids:
         raise InvalidInput(
             "No contact matches the filter.", {"errors": [{"field": "body", "message": "no contacts"}]}

@@ -46,29 +46,19 @@ TYPES = [
     (ContactType.APPLICANT.value, "Applicants"),
     (ContactType.CUSTOMER.value, "Customers"),
 ]
-STATUS_LABELS = {
-    "not_invited": "Not invited",
-    "invited": "Invited",
-    "delivered": "Delivered",
-    "bounced": "Bounced",
-    "active": "Active",
-    "expired": "Expired",
-    "revoked": "Revoked",
-}
 ACTIONS = {"send": "Send Portal Invitation", "resend": "Resend Invitation", "revoke": "Revoke access"}
 FormText = Annotated[str, Form(max_length=1024)]
 
 
-def actions_for(status: str) -> list[tuple[str, str]]:
-    """The row actions that make sense for a portal status."""
-    if status == "not_invited":
+def actions_for(status: i.PortalStatus) -> list[tuple[str, str]]:
+    """The row actions that make sense for a portal status: with access off, send an invitation;
+    on, revoke it, and resend while it is only an invitation."""
+    if not status.access_on:
         names = ["send"]
-    elif status in ("invited", "delivered", "bounced"):
-        names = ["resend", "revoke"]
-    elif status == "active":
+    elif status == i.PortalStatus.ACTIVE:
         names = ["revoke"]
-    else:  # expired, revoked
-        names = ["send"]
+    else:
+        names = ["resend", "revoke"]
     return [(name, ACTIONS[name]) for name in names]
 
 
@@ -184,7 +174,7 @@ async def contacts_page(
             "q": q,
             "page": page,
             "access_by_contact": access,
-            "status_labels": STATUS_LABELS,
+            "portal_status": i.PortalStatus,
             "actions_for": actions_for,
             "notice": notice_text,
             "problem": problem_box,

@@ -10,7 +10,7 @@ from uuid import UUID
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
-from portal_gateway.api.bulk import BulkRequest, _matching_contacts
+from portal_gateway.api.bulk import BulkRequest, matching_contacts
 from portal_gateway.deps import ConsoleStaff, Csrf, Rpc, actor
 from portal_gateway.pages.console import TYPES
 from portal_gateway.rendering import render
@@ -72,7 +72,7 @@ async def start_bulk(
         return _to_login()
     wanted = _filter(type, q)
     try:
-        ids = await _matching_contacts(rpc, staff.organization.id, wanted)
+        ids = await matching_contacts(rpc, staff.organization.id, wanted)
         if not ids:
             raise InvalidInput("No contact matches.")
         job = await rpc.call(

@@ -14,7 +14,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
 from portal_gateway.deps import ConsoleStaff, Csrf, Rpc, actor, require_editor
-from portal_gateway.pages.console import STATUS_LABELS, TYPES
+from portal_gateway.pages.console import TYPES
 from portal_gateway.rendering import render
 from shared.contracts import contacts as c
 from shared.contracts import invitations as i
@@ -30,7 +30,6 @@ FormText = Annotated[str, Form(max_length=1024)]
 FEEDBACK = p.VisibilitySubject.VIEWING_FEEDBACK
 # The contact types viewing feedback means something to (Rezi's client portal).
 FEEDBACK_AUDIENCE = (ContactType.LANDLORD, ContactType.VENDOR, ContactType.APPLICANT)
-ACCESS_ON = ("invited", "delivered", "bounced", "active")
 INVITATIONS_SHOWN = 10
 NOTICES = {
     "access_on": "Portal access is on: an invitation is on its way to {email}.",
@@ -100,7 +99,7 @@ async def contact_page(
             for inv in invitations.items
         )
     )
-    status = access.items[0].status.value
+    status = access.items[0].status
     return render(
         request,
         "console/contact.html",
@@ -110,8 +109,8 @@ async def contact_page(
             "contact": contact,
             "type_label": dict(TYPES)[contact.type.value],
             "status": status,
-            "status_label": STATUS_LABELS[status],
-            "access_on": status in ACCESS_ON,
+            "status_label": status.label,
+            "access_on": status.access_on,
             "eligibility": eligibility,
             "invitations": [
                 (inv, page.items) for inv, page in zip(invitations.items, deliveries, strict=True)
@@ -171,7 +170,7 @@ async def toggle_portal_access(
         access = await rpc.call(
             i.GET_PORTAL_ACCESS, i.GetPortalAccess(organization_id=org_id, contact_ids=[contact_id])
         )
-        if access.items[0].status.value in ACCESS_ON:
+        if access.items[0].status.access_on:
             return _back(contact_id, notice="access_already_on")
         key = request_key if _REQUEST_KEY.match(request_key) else None
         await rpc.call(

@@ -20,7 +20,6 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
 from portal_gateway.deps import ConsoleStaff, Csrf, Rpc, actor, require_editor
-from portal_gateway.pages.console import STATUS_LABELS
 from portal_gateway.rendering import render
 from shared.contracts import contacts as c
 from shared.contracts import invitations as i
@@ -191,7 +190,7 @@ async def _group_page(
             "customer_choices": [x for x in customers.items if x.id not in members],
             "property_choices": [x for x in properties.items if x.client_group_id != group.id],
             "access_by_contact": access,
-            "status_labels": STATUS_LABELS,
+            "portal_status": i.PortalStatus,
             "notice": NOTICES.get(notice or ""),
             "problem": problem,
             "reasons": reasons or [],
