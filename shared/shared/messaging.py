@@ -107,12 +107,21 @@ rpc = Rpc.decorator
 
 
 class ReliableEventHandler(EventHandler):
+    """`@event_handler(subscription)`: handles the events of one `shared.topology` subscription."""
+
+    def __init__(self, subscription: Subscription, **kwargs: Any) -> None:
+        super().__init__(subscription.source, subscription.event_type, **kwargs)
+        self.subscription = subscription
+
     def setup(self) -> None:
+        where = (self.container.service_name, self.method_name)
+        if where != (self.subscription.service, self.subscription.method):
+            raise ValueError(
+                f"the subscription to {self.subscription.event_type} is declared for "
+                f"{self.subscription.service}.{self.subscription.method}, not {'.'.join(where)}"
+            )
         super().setup()
         settings = self.container.config["SETTINGS"]
-        self.subscription = Subscription(
-            self.source_service, self.event_type, self.container.service_name, self.method_name
-        )
         self.quorum = settings.quorum_queues
         self.queue.queue_arguments = queue_arguments(self.quorum)
         self.retry_delays = tuple(settings.event_retry_delays)

@@ -37,24 +37,51 @@ class Subscription:
     def dead_letter_queue(self) -> str:
         return f"{self.queue}.dead"
 
+    @property
+    def inbox_key(self) -> str:
+        """The handler name the inbox keeps with each event it has seen (with the event id, its
+        key). It is the method's name: renaming one would let its events be handled again."""
+        return self.method
+
     def retry_queue(self, delay_seconds: float) -> str:
         # The delay is in the name: changing the back-off makes new queues rather than clashing
         # with the arguments of existing ones.
         return f"{self.queue}.retry-{int(delay_seconds * 1000)}ms"
 
 
+# Every subscription, declared once: the service's `@event_handler(...)` takes it (and checks at
+# start that it decorates the method named here), the topology declares its queues from it, and
+# the handler records the events it has seen in its inbox under its `inbox_key`.
+INVITATION_SENT = Subscription("invitations", "invitation_sent", "notifications", "on_invitation_sent")
+PASSWORD_RESET_REQUESTED = Subscription(
+    "invitations", "password_reset_requested", "notifications", "on_password_reset_requested"
+)
+MAINTENANCE_REQUEST_UPDATED = Subscription(
+    "properties", "maintenance_request_updated", "notifications", "on_maintenance_request_updated"
+)
+DELIVERY_QUEUED = Subscription("notifications", "delivery_queued", "invitations", "on_delivery_queued")
+DELIVERY_SUCCEEDED = Subscription(
+    "notifications", "delivery_succeeded", "invitations", "on_delivery_succeeded"
+)
+DELIVERY_FAILED = Subscription("notifications", "delivery_failed", "invitations", "on_delivery_failed")
+LEASE_ENDED = Subscription("properties", "lease_ended", "invitations", "on_lease_ended")
+PROPERTY_CONTACT_UNLINKED = Subscription(
+    "properties", "property_contact_unlinked", "invitations", "on_property_contact_unlinked"
+)
+CONTACT_EMAIL_CHANGED = Subscription(
+    "contacts", "contact_email_changed", "invitations", "on_contact_email_changed"
+)
+
 SUBSCRIPTIONS: tuple[Subscription, ...] = (
-    Subscription("invitations", "invitation_sent", "notifications", "on_invitation_sent"),
-    Subscription("invitations", "password_reset_requested", "notifications", "on_password_reset_requested"),
-    Subscription("notifications", "delivery_queued", "invitations", "on_delivery_queued"),
-    Subscription("notifications", "delivery_succeeded", "invitations", "on_delivery_succeeded"),
-    Subscription("notifications", "delivery_failed", "invitations", "on_delivery_failed"),
-    Subscription("properties", "lease_ended", "invitations", "on_lease_ended"),
-    Subscription("properties", "property_contact_unlinked", "invitations", "on_property_contact_unlinked"),
-    Subscription("contacts", "contact_email_changed", "invitations", "on_contact_email_changed"),
-    Subscription(
-        "properties", "maintenance_request_updated", "notifications", "on_maintenance_request_updated"
-    ),
+    INVITATION_SENT,
+    PASSWORD_RESET_REQUESTED,
+    DELIVERY_QUEUED,
+    DELIVERY_SUCCEEDED,
+    DELIVERY_FAILED,
+    LEASE_ENDED,
+    PROPERTY_CONTACT_UNLINKED,
+    CONTACT_EMAIL_CHANGED,
+    MAINTENANCE_REQUEST_UPDATED,
 )
 
 
@@ -120,7 +147,13 @@ def subscription_queues(
 
     args = queue_arguments(quorum)
     queues = [
-        Queue(sub.queue, exchange=exchange, routing_key=sub.event_type, durable=True, queue_arguments=args),
+        Queue(
+            sub.queue,
+            exchange=exchange,
+            routing_key=sub.event_type,
+            durable=True,
+            queue_arguments=args,
+        ),
         Queue(sub.dead_letter_queue, durable=True, queue_arguments=args),
     ]
     for delay in retry_delays:
@@ -215,7 +248,13 @@ def _exchange_definition(name: str, vhost: str) -> dict[str, object]:
 
 
 def _queue_definition(name: str, vhost: str, arguments: dict[str, object]) -> dict[str, object]:
-    return {"name": name, "vhost": vhost, "durable": True, "auto_delete": False, "arguments": arguments}
+    return {
+        "name": name,
+        "vhost": vhost,
+        "durable": True,
+        "auto_delete": False,
+        "arguments": arguments,
+    }
 
 
 def _delivery_limit_policy(sub: Subscription, vhost: str, delivery_limit: int) -> dict[str, object]:

@@ -21,6 +21,7 @@ from invitations import (
     view_as,
 )
 from invitations.models import outbox
+from shared import topology as t
 from shared.contracts import events as e
 from shared.contracts import invitations as i
 from shared.contracts.common import utc_now
@@ -183,36 +184,36 @@ class InvitationsService(HealthCheck):
 
     # --- facts from notifications ---
 
-    @batch_event_handler("notifications", "delivery_queued")
+    @batch_event_handler(t.DELIVERY_QUEUED)
     def on_delivery_queued(self, payloads: list[Json]) -> None:
         events = [parse(e.DeliveryQueued, payload) for payload in payloads]
-        delivery.apply_delivery_facts(self.db, events, "queued", "on_delivery_queued")
+        delivery.apply_delivery_facts(self.db, events, "queued", t.DELIVERY_QUEUED.inbox_key)
 
-    @batch_event_handler("notifications", "delivery_succeeded")
+    @batch_event_handler(t.DELIVERY_SUCCEEDED)
     def on_delivery_succeeded(self, payloads: list[Json]) -> None:
         events = [parse(e.DeliverySucceeded, payload) for payload in payloads]
-        delivery.apply_delivery_facts(self.db, events, "succeeded", "on_delivery_succeeded")
+        delivery.apply_delivery_facts(self.db, events, "succeeded", t.DELIVERY_SUCCEEDED.inbox_key)
 
-    @batch_event_handler("notifications", "delivery_failed")
+    @batch_event_handler(t.DELIVERY_FAILED)
     def on_delivery_failed(self, payloads: list[Json]) -> None:
         events = [parse(e.DeliveryFailed, payload) for payload in payloads]
-        delivery.apply_delivery_facts(self.db, events, "failed", "on_delivery_failed")
+        delivery.apply_delivery_facts(self.db, events, "failed", t.DELIVERY_FAILED.inbox_key)
 
     # --- facts from properties and contacts: access follows the relationship ---
 
-    @event_handler("properties", "lease_ended")
+    @event_handler(t.LEASE_ENDED)
     def on_lease_ended(self, payload: Json) -> None:
         event = parse(e.LeaseEnded, payload)
-        relationships.on_lease_ended(self.db, self.remote, event, "on_lease_ended", utc_now())
+        relationships.on_lease_ended(self.db, self.remote, event, t.LEASE_ENDED.inbox_key, utc_now())
 
-    @event_handler("properties", "property_contact_unlinked")
+    @event_handler(t.PROPERTY_CONTACT_UNLINKED)
     def on_property_contact_unlinked(self, payload: Json) -> None:
         event = parse(e.PropertyContactUnlinked, payload)
         relationships.on_property_contact_unlinked(
-            self.db, self.remote, event, "on_property_contact_unlinked", utc_now()
+            self.db, self.remote, event, t.PROPERTY_CONTACT_UNLINKED.inbox_key, utc_now()
         )
 
-    @event_handler("contacts", "contact_email_changed")
+    @event_handler(t.CONTACT_EMAIL_CHANGED)
     def on_contact_email_changed(self, payload: Json) -> None:
         event = parse(e.ContactEmailChanged, payload)
-        relationships.on_contact_email_changed(self.db, event, "on_contact_email_changed", utc_now())
+        relationships.on_contact_email_changed(self.db, event, t.CONTACT_EMAIL_CHANGED.inbox_key, utc_now())
