@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from properties.models import Defect
 from properties.rules import defects as rules
-from properties.scoping import property_id_in_org
+from properties.scoping import property_id_in_org, require_editor
 from shared.contracts import properties as p
 from shared.contracts.errors import Conflict, InvalidInput, NotFound
 
@@ -49,6 +49,7 @@ def customer_defect(defect: Defect) -> p.CustomerDefect:
 
 
 def record_defect(session: Session, cmd: p.RecordDefect, today: date, now: datetime) -> p.DefectView:
+    require_editor(cmd.actor)
     property_id = property_id_in_org(session, cmd.actor.organization_id, cmd.property_id)
     found_on = cmd.found_on or today
     problem = rules.found_on_problem(found_on, today)
@@ -76,6 +77,7 @@ def record_defect(session: Session, cmd: p.RecordDefect, today: date, now: datet
 def set_defect_status(session: Session, cmd: p.SetDefectStatus, now: datetime) -> p.DefectView:
     """Resolve or reopen a defect (`rules.status_change_problem`), judged under the
     defect's row lock so two changes at once are judged one after the other."""
+    require_editor(cmd.actor)
     defect = session.scalars(
         select(Defect)
         .where(Defect.id == cmd.defect_id, Defect.organization_id == cmd.actor.organization_id)

@@ -45,7 +45,7 @@ from properties.models import (
     Unit,
 )
 from properties.rules import documents as rules
-from properties.scoping import ContactsRpc, lease_in_org, lease_with_place, property_id_in_org
+from properties.scoping import ContactsRpc, lease_in_org, lease_with_place, property_id_in_org, require_editor
 from shared.contracts import contacts as c
 from shared.contracts import properties as p
 from shared.contracts.common import ContactType
@@ -141,6 +141,7 @@ def upload_document(
     """Store a document on a lease, property or client group of the organization (NotFound
     otherwise; a client group is asked of the contacts service), with its audiences (the default
     of its kind and scope unless given). A bad file is InvalidInput and nothing is stored."""
+    require_editor(cmd.actor)
     org_id = cmd.actor.organization_id
     data = _checked_file(cmd.file, "file", p.DOCUMENT_CONTENT_TYPES, max_bytes)
     if cmd.lease_id is not None:
@@ -201,6 +202,7 @@ def get_document_file(session: Session, q: p.GetDocument) -> p.DocumentFile:
 
 def set_document_audiences(session: Session, cmd: p.SetDocumentAudiences, now: datetime) -> p.DocumentView:
     """Share the document with exactly the contact types given, under its row lock."""
+    require_editor(cmd.actor)
     document = _document_in_org(session, cmd.actor.organization_id, cmd.document_id, lock=True)
     document.audiences = [DocumentAudience(contact_type=audience.value) for audience in cmd.audiences]
     document.updated_at = now
@@ -210,6 +212,7 @@ def set_document_audiences(session: Session, cmd: p.SetDocumentAudiences, now: d
 
 def delete_document(session: Session, cmd: p.DeleteDocument) -> p.DocumentView:
     """Delete the document with its bytes and audiences; the answer is what was deleted."""
+    require_editor(cmd.actor)
     document = _document_in_org(session, cmd.actor.organization_id, cmd.document_id, lock=True)
     view = document_view(document)
     session.execute(delete(Document).where(Document.id == document.id))

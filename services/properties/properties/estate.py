@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from properties.models import Property, PropertyContact, Unit, outbox
 from properties.rules import estate as rules
-from properties.scoping import ContactsRpc, contact_to_link, invalid, property_in_org, refuse
+from properties.scoping import ContactsRpc, contact_to_link, invalid, property_in_org, refuse, require_editor
 from properties.views import property_view, unit_view
 from shared.contracts import properties as p
 from shared.contracts.errors import InvalidInput, NotFound
@@ -21,6 +21,7 @@ from shared.outbox import record_event
 
 
 def create_property(session: Session, cmd: p.CreateProperty) -> p.PropertyView:
+    require_editor(cmd.actor)
     new = cmd.property
     prop = Property(
         organization_id=cmd.actor.organization_id,
@@ -43,6 +44,7 @@ def _duplicate_unit(name: str) -> InvalidInput:
 
 
 def add_unit(session: Session, cmd: p.AddUnit) -> p.UnitView:
+    require_editor(cmd.actor)
     prop = property_in_org(session, cmd.actor.organization_id, cmd.property_id)
     key = rules.unit_name_key(cmd.name)
     existing = next((unit for unit in prop.units if unit.name_key == key), None)
@@ -60,6 +62,7 @@ def add_unit(session: Session, cmd: p.AddUnit) -> p.UnitView:
 
 
 def link_contact(session: Session, contacts: ContactsRpc, cmd: p.LinkContact) -> p.PropertyView:
+    require_editor(cmd.actor)
     org_id = cmd.actor.organization_id
     prop = property_in_org(session, org_id, cmd.property_id)
     already = any(link.contact_id == cmd.contact_id and link.role == cmd.role.value for link in prop.contacts)
@@ -88,6 +91,7 @@ def unlink_contact(session: Session, cmd: p.UnlinkContact) -> p.PropertyView:
     """Remove the contact's link to the property, announced (`property_contact_unlinked`) in the
     same transaction. NotFound if the contact is not linked to it (removed already, never linked,
     or another organization's), like a property that is not there."""
+    require_editor(cmd.actor)
     org_id = cmd.actor.organization_id
     prop = property_in_org(session, org_id, cmd.property_id)
     removed = session.scalars(

@@ -28,6 +28,7 @@ from properties.scoping import (
     lease_in_org,
     lease_with_place,
     refuse,
+    require_editor,
     unit_in_org,
 )
 from properties.views import charge_view, lease_link, lease_view, payment_view
@@ -36,6 +37,7 @@ from shared.contracts.errors import Conflict, NotFound
 
 
 def create_lease(session: Session, contacts: ContactsRpc, cmd: p.CreateLease) -> p.LeaseView:
+    require_editor(cmd.actor)
     org_id = cmd.actor.organization_id
     unit = unit_in_org(session, org_id, cmd.unit_id)
     problems = []
@@ -62,6 +64,7 @@ def create_lease(session: Session, contacts: ContactsRpc, cmd: p.CreateLease) ->
 def end_lease(session: Session, cmd: p.EndLease, today: date) -> p.LeaseView:
     """Set the lease's last day. One that has already passed ends the lease now, announced in the
     same transaction (`lease_ended`); a later one is announced by the timer once it has passed."""
+    require_editor(cmd.actor)
     org_id = cmd.actor.organization_id
     lease = session.scalars(
         select(Lease)
@@ -88,6 +91,7 @@ def _key_reused(what: str) -> Conflict:
 
 
 def add_charge(session: Session, cmd: p.AddCharge) -> p.ChargeView:
+    require_editor(cmd.actor)
     lease = lease_in_org(session, cmd.actor.organization_id, cmd.lease_id)
     charge = Charge(
         lease_id=lease.id,
@@ -101,6 +105,7 @@ def add_charge(session: Session, cmd: p.AddCharge) -> p.ChargeView:
 
 
 def record_payment(session: Session, cmd: p.RecordPayment, today: date) -> p.PaymentView:
+    require_editor(cmd.actor)
     lease = lease_in_org(session, cmd.actor.organization_id, cmd.lease_id)
     problem = rules.payment_date_problem(cmd.paid_on, today)
     if problem:

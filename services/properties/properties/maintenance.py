@@ -24,7 +24,7 @@ from properties.models import (
     outbox,
 )
 from properties.rules import maintenance as rules
-from properties.scoping import lease_with_place
+from properties.scoping import lease_with_place, require_editor
 from properties.views import maintenance_request_view, maintenance_summary
 from shared.contracts import properties as p
 from shared.contracts.errors import Conflict, NotFound
@@ -183,6 +183,7 @@ def update_maintenance_status(
 ) -> p.MaintenanceRequestView:
     """Staff move a request on: forward only, or cancelled (`rules.status_change_problem`), under
     the request's row lock so two changes at once are judged one after the other."""
+    require_editor(cmd.actor)
     org_id = cmd.actor.organization_id
     query = requests_in_org(org_id).where(MaintenanceRequest.id == cmd.request_id)
     request, unit_name, property_name = _one_request(session, query, lock=True)

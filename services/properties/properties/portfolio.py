@@ -29,7 +29,7 @@ from properties.maintenance import requests_in_org
 from properties.models import Lease, MaintenanceRequest, Property, Unit
 from properties.rules import portfolio as rules
 from properties.rules.maintenance import OPEN_STATUSES
-from properties.scoping import ContactsRpc, property_in_org
+from properties.scoping import ContactsRpc, property_in_org, require_editor
 from properties.views import address, maintenance_summary, property_view
 from shared.contracts import contacts as c
 from shared.contracts import properties as p
@@ -57,6 +57,7 @@ def client_group_in_org(contacts: ContactsRpc, org_id: UUID, client_group_id: UU
 def assign_client_group(session: Session, contacts: ContactsRpc, cmd: p.AssignClientGroup) -> p.PropertyView:
     """Put the property in a group of the organization (NotFound for another organization's group),
     or take it out of its group."""
+    require_editor(cmd.actor)
     org_id = cmd.actor.organization_id
     prop = property_in_org(session, org_id, cmd.property_id)
     if cmd.client_group_id is not None:

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from properties.models import Lease, MarketingStageRecord, Property, Unit
 from properties.rules import progress as rules
+from properties.scoping import require_editor
 from shared.contracts import properties as p
 from shared.contracts.errors import Conflict, InvalidInput, NotFound
 
@@ -63,6 +64,7 @@ def set_marketing_stage(
 ) -> p.MarketingProgress:
     """Move the property's sale or letting to a stage (`rules.stage_change_problem`),
     judged under the property's row lock so two moves at once are judged one after the other."""
+    require_editor(cmd.actor)
     prop = session.scalars(
         select(Property)
         .where(Property.id == cmd.property_id, Property.organization_id == cmd.actor.organization_id)

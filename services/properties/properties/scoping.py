@@ -1,8 +1,9 @@
-"""Where every use case starts: finding what a request names only inside the caller's organization
-(another organization's object is NotFound, exactly like one that does not exist). Contacts belong
-to the contacts service, which is asked whether a contact exists in the organization and what type
-it is before it is linked to anything here (`contact_to_link`). Pure rules live in `rules/`, one
-module per sub-domain named like the use-case module that applies it."""
+"""Where every use case starts: whether the staff member may change anything (`require_editor`),
+and finding what a request names only inside the caller's organization (another organization's
+object is NotFound, exactly like one that does not exist). Contacts belong to the contacts service,
+which is asked whether a contact exists in the organization and what type it is before it is
+linked to anything here (`contact_to_link`). Pure rules live in `rules/`, one module per sub-domain
+named like the use-case module that applies it."""
 
 from __future__ import annotations
 
@@ -16,14 +17,27 @@ from sqlalchemy.orm import Session, selectinload
 from properties.models import Lease, LeaseParty, Property, Unit
 from properties.rules.estate import contact_type_problem
 from shared.contracts import contacts as c
-from shared.contracts.common import ContactType, RpcMethod
-from shared.contracts.errors import InvalidInput, NotFound
+from shared.contracts.common import ContactType, RpcMethod, StaffActor, StaffRole
+from shared.contracts.errors import InvalidInput, NotFound, PermissionDenied
 
 
 class ContactsRpc(Protocol):
     """What use cases need of the contacts service: `shared.messaging.RpcCaller`, or a fake."""
 
     def call(self, method: RpcMethod[Any, Any], request: BaseModel) -> Any: ...
+
+
+# The roles that may change data: every role but viewer. An actor without a role (never one the
+# gateway sends) may not either: the rule fails closed.
+EDITOR_ROLES = frozenset({StaffRole.ADMIN, StaffRole.MANAGER, StaffRole.AGENT})
+
+
+def require_editor(actor: StaffActor) -> None:
+    """PermissionDenied unless the staff member may change data (`EDITOR_ROLES`). Every command a
+    staff member sends calls this first, before it reads or writes anything. The gateway refuses a
+    viewer too, with the same error; the rule holds here whoever calls."""
+    if actor.role not in EDITOR_ROLES:
+        raise PermissionDenied("Your role can read but not change anything.")
 
 
 def invalid(field: str, message: str) -> InvalidInput:

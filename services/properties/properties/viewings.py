@@ -16,7 +16,7 @@ from properties import progress
 from properties.models import Offer, Property, PropertyContact, Viewing
 from properties.rules import viewings as rules
 from properties.rules.estate import CONTACT_TYPE_FOR_ROLE
-from properties.scoping import ContactsRpc, contact_to_link, property_id_in_org, refuse
+from properties.scoping import ContactsRpc, contact_to_link, property_id_in_org, refuse, require_editor
 from properties.views import address, offer_view, viewing_view
 from properties.visibility import visibility_of
 from shared.contracts import properties as p
@@ -38,6 +38,7 @@ def _check_applicant(
 
 
 def create_viewing(session: Session, contacts: ContactsRpc, cmd: p.CreateViewing) -> p.ViewingView:
+    require_editor(cmd.actor)
     org_id = cmd.actor.organization_id
     property_id = property_id_in_org(session, org_id, cmd.property_id)
     _check_applicant(contacts, org_id, cmd.viewing.applicant_contact_id, "viewing.applicant_contact_id")
@@ -69,6 +70,7 @@ def _locked_viewing(session: Session, organization_id: UUID, viewing_id: UUID) -
 def update_viewing_status(session: Session, cmd: p.UpdateViewingStatus) -> p.ViewingView:
     """Mark a booked viewing done or cancelled (`rules.viewing_status_problem`), under its row
     lock."""
+    require_editor(cmd.actor)
     viewing = _locked_viewing(session, cmd.actor.organization_id, cmd.viewing_id)
     current = p.ViewingStatus(viewing.status)
     problem = rules.viewing_status_problem(current, cmd.status)
@@ -81,6 +83,7 @@ def update_viewing_status(session: Session, cmd: p.UpdateViewingStatus) -> p.Vie
 
 def record_viewing_feedback(session: Session, cmd: p.RecordViewingFeedback, now: datetime) -> p.ViewingView:
     """Staff record (or correct) what the applicant said; a booked viewing is then done."""
+    require_editor(cmd.actor)
     viewing = _locked_viewing(session, cmd.actor.organization_id, cmd.viewing_id)
     status = p.ViewingStatus(viewing.status)
     problem = rules.feedback_problem(status)
@@ -119,6 +122,7 @@ def list_property_viewings(session: Session, q: p.ListPropertyViewings) -> p.Vie
 
 
 def create_offer(session: Session, contacts: ContactsRpc, cmd: p.CreateOffer, now: datetime) -> p.OfferView:
+    require_editor(cmd.actor)
     org_id = cmd.actor.organization_id
     property_id = property_id_in_org(session, org_id, cmd.property_id)
     _check_applicant(contacts, org_id, cmd.offer.offerer_contact_id, "offer.offerer_contact_id")
@@ -140,6 +144,7 @@ def create_offer(session: Session, contacts: ContactsRpc, cmd: p.CreateOffer, no
 
 def update_offer_status(session: Session, cmd: p.UpdateOfferStatus, now: datetime) -> p.OfferView:
     """Accept, reject or withdraw an offer (`rules.offer_status_problem`), under its row lock."""
+    require_editor(cmd.actor)
     offer = session.scalars(
         select(Offer)
         .where(Offer.id == cmd.offer_id, Offer.organization_id == cmd.actor.organization_id)

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from properties.models import Property, VisibilitySetting
 from properties.rules import visibility as rules
-from properties.scoping import ContactsRpc
+from properties.scoping import ContactsRpc, require_editor
 from shared.contracts import contacts as c
 from shared.contracts import properties as p
 from shared.contracts.common import ContactType
@@ -60,6 +60,7 @@ def set_visibility(
     """Set a subject shown or hidden for a contact type of the organization or of one of its
     properties, or for one of its contacts (NotFound if it has no such contact or property);
     `visible` None removes the setting."""
+    require_editor(cmd.actor)
     org_id = cmd.actor.organization_id
     if cmd.contact_id is not None:
         try:
