@@ -71,7 +71,8 @@ IdempotencyKeyHeader = Annotated[
 
 
 def actor(staff: c.StaffPrincipal) -> StaffActor:
-    return StaffActor(organization_id=staff.organization.id, staff_member_id=staff.staff_member.id)
+    member = staff.staff_member
+    return StaffActor(organization_id=staff.organization.id, staff_member_id=member.id, role=member.role)
 
 
 def require_editor(staff: c.StaffPrincipal) -> StaffActor:

@@ -1,5 +1,6 @@
 """Use cases of the defects staff record on a property (Uptick: a site usually has no lease, so
-its customers' page would otherwise show nothing). The rules are `defect_rules.py`'s; every query
+its customers' page would otherwise show nothing). The rules are `rules/defects.py`'s (rules live
+in `rules/`, one module per sub-domain named like the use-case module that applies it); every query
 is scoped by the caller's organization (another organization's property or defect is NotFound).
 What a customer reads of them is decided in `portfolio.py`, behind its portfolio check."""
 
@@ -11,8 +12,9 @@ from uuid import UUID
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
-from properties import defect_rules as rules
-from properties.models import Defect, Property
+from properties.models import Defect
+from properties.rules import defects as rules
+from properties.scoping import property_id_in_org, require_editor
 from shared.contracts import properties as p
 from shared.contracts.errors import Conflict, InvalidInput, NotFound
 
@@ -46,17 +48,9 @@ def customer_defect(defect: Defect) -> p.CustomerDefect:
     )
 
 
-def _property_id_in_org(session: Session, organization_id: UUID, property_id: UUID) -> UUID:
-    found = session.scalar(
-        select(Property.id).where(Property.id == property_id, Property.organization_id == organization_id)
-    )
-    if found is None:
-        raise NotFound("no such property")
-    return found
-
-
 def record_defect(session: Session, cmd: p.RecordDefect, today: date, now: datetime) -> p.DefectView:
-    property_id = _property_id_in_org(session, cmd.actor.organization_id, cmd.property_id)
+    require_editor(cmd.actor)
+    property_id = property_id_in_org(session, cmd.actor.organization_id, cmd.property_id)
     found_on = cmd.found_on or today
     problem = rules.found_on_problem(found_on, today)
     if problem:
@@ -81,8 +75,9 @@ def record_defect(session: Session, cmd: p.RecordDefect, today: date, now: datet
 
 
 def set_defect_status(session: Session, cmd: p.SetDefectStatus, now: datetime) -> p.DefectView:
-    """Resolve or reopen a defect (`defect_rules.status_change_problem`), judged under the
+    """Resolve or reopen a defect (`rules.status_change_problem`), judged under the
     defect's row lock so two changes at once are judged one after the other."""
+    require_editor(cmd.actor)
     defect = session.scalars(
         select(Defect)
         .where(Defect.id == cmd.defect_id, Defect.organization_id == cmd.actor.organization_id)
@@ -107,7 +102,7 @@ def set_defect_status(session: Session, cmd: p.SetDefectStatus, now: datetime) -
 
 
 def list_property_defects(session: Session, q: p.ListPropertyDefects) -> p.DefectList:
-    property_id = _property_id_in_org(session, q.organization_id, q.property_id)
+    property_id = property_id_in_org(session, q.organization_id, q.property_id)
     query = select(Defect).where(
         Defect.property_id == property_id, Defect.organization_id == q.organization_id
     )

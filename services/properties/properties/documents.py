@@ -6,14 +6,16 @@ organization's is NotFound). A portal read names the contact the person is (from
 membership); the service works out how that contact is linked to what each document is about (a
 tenant on the lease, the property's landlord or vendor, a customer authorised on the client group,
 or on the group of the property, or on a group above either) and shows a document only if it is
-shared with one of those contact types (`document_rules.decide_document_visibility`), read on every
+shared with one of those contact types (`rules.documents.decide_document_visibility`), read on every
 request with no cache: a change holds from the next page load. Anything else is NotFound, exactly
 like a document that does not exist. The same rule answers staff asking why a contact sees a
 document.
 
 Which client groups a customer is authorised on belongs to the contacts service: a read asks it as
-the customer pages do (`portfolio._portfolios`), once per read and only when a document shared with
-customers is about a client group or a property in one (`CustomerGroups`).
+the customer pages do (`portfolio.customer_portfolios`), once per read and only when a document
+shared with customers is about a client group or a property in one (`CustomerGroups`). Its pure
+rules are `rules/documents.py` (rules live in `rules/`, one module per sub-domain named like the
+use-case module that applies it).
 """
 
 from __future__ import annotations
@@ -29,8 +31,7 @@ from sqlalchemy import delete, or_, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session, selectinload, undefer
 
-from properties import document_rules as rules
-from properties import handlers, portfolio
+from properties import maintenance, portfolio
 from properties.models import (
     Document,
     DocumentAudience,
@@ -43,6 +44,8 @@ from properties.models import (
     PropertyContact,
     Unit,
 )
+from properties.rules import documents as rules
+from properties.scoping import ContactsRpc, lease_in_org, lease_with_place, property_id_in_org, require_editor
 from shared.contracts import contacts as c
 from shared.contracts import properties as p
 from shared.contracts.common import ContactType
@@ -133,18 +136,19 @@ def _content(session: Session, document: Document) -> str:
 
 
 def upload_document(
-    session: Session, contacts: handlers.ContactsRpc, cmd: p.UploadDocument, max_bytes: int, now: datetime
+    session: Session, contacts: ContactsRpc, cmd: p.UploadDocument, max_bytes: int, now: datetime
 ) -> p.DocumentView:
     """Store a document on a lease, property or client group of the organization (NotFound
     otherwise; a client group is asked of the contacts service), with its audiences (the default
     of its kind and scope unless given). A bad file is InvalidInput and nothing is stored."""
+    require_editor(cmd.actor)
     org_id = cmd.actor.organization_id
     data = _checked_file(cmd.file, "file", p.DOCUMENT_CONTENT_TYPES, max_bytes)
     if cmd.lease_id is not None:
-        handlers._lease_in_org(session, org_id, cmd.lease_id)
+        lease_in_org(session, org_id, cmd.lease_id)
         scope = p.DocumentScope.LEASE
     elif cmd.property_id is not None:
-        handlers._property_id_in_org(session, org_id, cmd.property_id)
+        property_id_in_org(session, org_id, cmd.property_id)
         scope = p.DocumentScope.PROPERTY
     else:
         assert cmd.client_group_id is not None  # exactly one scope: UploadDocument's validator
@@ -174,15 +178,15 @@ def upload_document(
     return document_view(document)
 
 
-def list_documents(session: Session, contacts: handlers.ContactsRpc, q: p.ListDocuments) -> p.DocumentList:
+def list_documents(session: Session, contacts: ContactsRpc, q: p.ListDocuments) -> p.DocumentList:
     """The documents of a lease, property or client group of the organization, newest first
     (NotFound otherwise; a client group is asked of the contacts service, as for an upload)."""
     query = _documents_in_org(q.organization_id)
     if q.lease_id is not None:
-        handlers._lease_in_org(session, q.organization_id, q.lease_id)
+        lease_in_org(session, q.organization_id, q.lease_id)
         query = query.where(Document.lease_id == q.lease_id)
     elif q.property_id is not None:
-        handlers._property_id_in_org(session, q.organization_id, q.property_id)
+        property_id_in_org(session, q.organization_id, q.property_id)
         query = query.where(Document.property_id == q.property_id)
     else:
         assert q.client_group_id is not None  # exactly one scope: ListDocuments's validator
@@ -198,6 +202,7 @@ def get_document_file(session: Session, q: p.GetDocument) -> p.DocumentFile:
 
 def set_document_audiences(session: Session, cmd: p.SetDocumentAudiences, now: datetime) -> p.DocumentView:
     """Share the document with exactly the contact types given, under its row lock."""
+    require_editor(cmd.actor)
     document = _document_in_org(session, cmd.actor.organization_id, cmd.document_id, lock=True)
     document.audiences = [DocumentAudience(contact_type=audience.value) for audience in cmd.audiences]
     document.updated_at = now
@@ -207,6 +212,7 @@ def set_document_audiences(session: Session, cmd: p.SetDocumentAudiences, now: d
 
 def delete_document(session: Session, cmd: p.DeleteDocument) -> p.DocumentView:
     """Delete the document with its bytes and audiences; the answer is what was deleted."""
+    require_editor(cmd.actor)
     document = _document_in_org(session, cmd.actor.organization_id, cmd.document_id, lock=True)
     view = document_view(document)
     session.execute(delete(Document).where(Document.id == document.id))
@@ -229,11 +235,11 @@ class GroupLink:
 class CustomerGroups:
     """The client groups a contact may see as a customer: each group they are an authorised account
     of, with every group below it. Asked of the contacts service exactly as the customer pages ask
-    (`portfolio._portfolios`), at most once per read and only when something needs it, so a tenant's
+    (`portfolio.customer_portfolios`), at most once per read and only when something needs it, so a tenant's
     or a landlord's read costs no call to contacts unless a document shared with customers is in
     it. Anyone but a customer is on no group: contacts only authorises customers."""
 
-    def __init__(self, contacts: handlers.ContactsRpc, organization_id: UUID, contact_id: UUID) -> None:
+    def __init__(self, contacts: ContactsRpc, organization_id: UUID, contact_id: UUID) -> None:
         self._contacts = contacts
         self._organization_id = organization_id
         self._contact_id = contact_id
@@ -241,7 +247,9 @@ class CustomerGroups:
 
     def portfolios(self) -> list[c.Portfolio]:
         if self._portfolios is None:
-            self._portfolios = portfolio._portfolios(self._contacts, self._organization_id, self._contact_id)
+            self._portfolios = portfolio.customer_portfolios(
+                self._contacts, self._organization_id, self._contact_id
+            )
         return self._portfolios
 
     def link(self, group_id: UUID) -> GroupLink | None:
@@ -385,9 +393,7 @@ def _visible(
 # --- the portal -------------------------------------------------------------------------------
 
 
-def list_party_documents(
-    session: Session, contacts: handlers.ContactsRpc, q: p.ListPartyDocuments
-) -> p.DocumentList:
+def list_party_documents(session: Session, contacts: ContactsRpc, q: p.ListPartyDocuments) -> p.DocumentList:
     """What the contact may see on one of their leases (its documents and its property's), one of
     their properties (its documents, those of its leases and those of its client group), or one of a
     customer's portfolios (the documents of the group and of every group below it): NotFound unless
@@ -397,7 +403,7 @@ def list_party_documents(
     groups = CustomerGroups(contacts, org_id, q.contact_id)
     query = _documents_in_org(org_id)
     if q.lease_id is not None:
-        _, _, prop = handlers._lease_with_place(session, org_id, q.lease_id, q.contact_id)
+        _, _, prop = lease_with_place(session, org_id, q.lease_id, q.contact_id)
         query = query.where(or_(Document.lease_id == q.lease_id, Document.property_id == prop.id))
     elif q.property_id is not None:
         group_id = session.scalar(
@@ -428,7 +434,7 @@ def list_party_documents(
 
 
 def get_party_document_file(
-    session: Session, contacts: handlers.ContactsRpc, q: p.GetPartyDocumentFile
+    session: Session, contacts: ContactsRpc, q: p.GetPartyDocumentFile
 ) -> p.DocumentFile:
     try:
         document = _document_in_org(session, q.organization_id, q.document_id)
@@ -441,7 +447,7 @@ def get_party_document_file(
 
 
 def explain_document_visibility(
-    session: Session, contacts: handlers.ContactsRpc, q: p.ExplainDocumentVisibility
+    session: Session, contacts: ContactsRpc, q: p.ExplainDocumentVisibility
 ) -> p.DocumentVisibilityExplanation:
     """Why a contact can or cannot see a document: how they are linked to what it is about, whom
     it is shared with, and what follows; the same rule the portal reads apply."""
@@ -490,11 +496,11 @@ def with_photo(session: Session, view: p.MaintenanceRequestView) -> p.Maintenanc
 def create_maintenance_request(
     session: Session, cmd: p.CreateMaintenanceRequest, now: datetime, max_bytes: int
 ) -> p.MaintenanceRequestView:
-    """A tenant's new request (`handlers.create_maintenance_request`) with its photo, if any. The
+    """A tenant's new request (`maintenance.create_maintenance_request`) with its photo, if any. The
     photo is checked before anything is made (InvalidInput, field `photo`); it is stored just after
     the request, and the same form sent again (its key) adds a photo the first attempt lost."""
     data = _checked_file(cmd.photo, "photo", p.PHOTO_CONTENT_TYPES, max_bytes) if cmd.photo else None
-    view = handlers.create_maintenance_request(session, cmd, now)
+    view = maintenance.create_maintenance_request(session, cmd, now)
     if cmd.photo is not None and data is not None:
         session.execute(
             pg_insert(MaintenancePhoto)
@@ -538,13 +544,13 @@ def _photo_file(session: Session, query: Any) -> p.MaintenancePhotoFile:
 
 
 def get_maintenance_photo(session: Session, q: p.GetMaintenancePhoto) -> p.MaintenancePhotoFile:
-    query = handlers._requests_in_org(q.organization_id).where(MaintenanceRequest.id == q.request_id)
+    query = maintenance.requests_in_org(q.organization_id).where(MaintenanceRequest.id == q.request_id)
     return _photo_file(session, query)
 
 
 def get_party_maintenance_photo(session: Session, q: p.GetPartyMaintenancePhoto) -> p.MaintenancePhotoFile:
     """The photo of a request on a lease the contact is a party of (a co-tenant's too)."""
-    query = handlers._of_party(handlers._requests_in_org(q.organization_id), q.contact_id).where(
+    query = maintenance.of_party(maintenance.requests_in_org(q.organization_id), q.contact_id).where(
         MaintenanceRequest.id == q.request_id
     )
     return _photo_file(session, query)

@@ -1,6 +1,6 @@
 """Announcing that a lease has ended (`lease_ended`), once per lease and end date.
 
-A lease is active through its end date (`domain.lease_is_active`), so it has ended once that day
+A lease is active through its end date (`rules.leases.lease_is_active`), so it has ended once that day
 has passed: at once when staff end it on a day already past (`end_lease`), otherwise the day after
 its end date, when the timer finds it (`announce_ended_leases`). The event's id is derived from the
 lease and its end date, and whoever records it holds the lease's row lock and looks in the outbox
@@ -15,8 +15,8 @@ from uuid import UUID, uuid5
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from properties import domain
 from properties.models import Lease, outbox
+from properties.rules.leases import lease_has_ended
 from shared.contracts.events import LeaseEnded
 from shared.outbox import record_event
 
@@ -51,7 +51,7 @@ def announce_if_ended(session: Session, lease: Lease, today: date) -> bool:
     """Record `lease_ended` for a lease whose end date has passed, unless that end date was
     announced already. The caller holds the lease's row lock (with its unit and parties loaded)
     and commits. True if it recorded the event."""
-    if lease.end_date is None or not domain.lease_has_ended(lease.end_date, today):
+    if lease.end_date is None or not lease_has_ended(lease.end_date, today):
         return False
     event_id = lease_ended_event_id(lease.id, lease.end_date)
     if event_id in _announced(session, [event_id]):

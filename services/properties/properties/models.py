@@ -76,7 +76,7 @@ class Property(Base):
 class Unit(Base):
     __tablename__ = "units"
     __table_args__ = (
-        # A unit name once per property, compared as `domain.unit_name_key` writes it.
+        # A unit name once per property, compared as `rules.estate.unit_name_key` writes it.
         Index("uq_units_property_name", "property_id", "name_key", unique=True),
     )
 
@@ -303,7 +303,7 @@ class Offer(Base):
 class VisibilitySetting(Base):
     """Whether contacts see a subject: for a contact type in the organization (`contact_type`), for
     a contact type on one property (`contact_type` and `property_id`), or for one contact
-    (`contact_id`). No row: the default of `domain.DEFAULT_VISIBILITY` holds."""
+    (`contact_id`). No row: the default of `rules.visibility.DEFAULT_VISIBILITY` holds."""
 
     __tablename__ = "visibility_settings"
     __table_args__ = (
@@ -455,7 +455,7 @@ class MaintenancePhoto(Base):
 
 class MarketingStageRecord(Base):
     """One stage a property's sale or letting reached, with the day and staff's note; the last one
-    (by id) is where its progress stands (`progress_rules.py`)."""
+    (by id) is where its progress stands (`rules/progress.py`)."""
 
     __tablename__ = "marketing_stages"
     __table_args__ = (
@@ -482,7 +482,7 @@ class MarketingStageRecord(Base):
 
 class Defect(Base):
     """A defect staff found on a property (no lease needed): open until resolved, and may be
-    reopened (`defect_rules.py`). Customers of the property's client group read it."""
+    reopened (`rules/defects.py`). Customers of the property's client group read it."""
 
     __tablename__ = "defects"
     __table_args__ = (

@@ -11,7 +11,8 @@ guards, with the same one input (the contact) as every other portal read.
 The maintenance figures are those of the requests tenants made on the properties' leases: requests
 hang off a lease, and a property without leases has none. Defects staff record on a property
 (`defects.py`) need no lease: the property list counts the open ones and a property's page lists
-them, behind the same portfolio check.
+them, behind the same portfolio check. Its pure rules are `rules/portfolio.py` (rules live in
+`rules/`, one module per sub-domain named like the use-case module that applies it).
 """
 
 from __future__ import annotations
@@ -23,16 +24,13 @@ from uuid import UUID
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
-from properties import defects, domain
-from properties.handlers import (
-    ContactsRpc,
-    _address,
-    _property_in_org,
-    _requests_in_org,
-    _summary,
-    property_view,
-)
+from properties import defects
+from properties.maintenance import requests_in_org
 from properties.models import Lease, MaintenanceRequest, Property, Unit
+from properties.rules import portfolio as rules
+from properties.rules.maintenance import OPEN_STATUSES
+from properties.scoping import ContactsRpc, property_in_org, require_editor
+from properties.views import address, maintenance_summary, property_view
 from shared.contracts import contacts as c
 from shared.contracts import properties as p
 from shared.contracts.errors import NotFound
@@ -59,8 +57,9 @@ def client_group_in_org(contacts: ContactsRpc, org_id: UUID, client_group_id: UU
 def assign_client_group(session: Session, contacts: ContactsRpc, cmd: p.AssignClientGroup) -> p.PropertyView:
     """Put the property in a group of the organization (NotFound for another organization's group),
     or take it out of its group."""
+    require_editor(cmd.actor)
     org_id = cmd.actor.organization_id
-    prop = _property_in_org(session, org_id, cmd.property_id)
+    prop = property_in_org(session, org_id, cmd.property_id)
     if cmd.client_group_id is not None:
         client_group_in_org(contacts, org_id, cmd.client_group_id)
     if prop.client_group_id != cmd.client_group_id:
@@ -88,7 +87,7 @@ def list_client_group_properties(
 # --- customers --------------------------------------------------------------------------------
 
 
-def _portfolios(contacts: ContactsRpc, organization_id: UUID, contact_id: UUID) -> list[c.Portfolio]:
+def customer_portfolios(contacts: ContactsRpc, organization_id: UUID, contact_id: UUID) -> list[c.Portfolio]:
     answer: c.ContactClientGroups = contacts.call(
         c.GET_CONTACT_CLIENT_GROUPS,
         c.GetContactClientGroups(organization_id=organization_id, contact_id=contact_id),
@@ -106,7 +105,7 @@ def _open_counts(session: Session, property_ids: list[UUID]) -> dict[UUID, int]:
     rows = session.execute(
         _property_requests(property_ids)
         .with_only_columns(Unit.property_id, func.count())
-        .where(MaintenanceRequest.status.in_([s.value for s in domain.OPEN_STATUSES]))
+        .where(MaintenanceRequest.status.in_([s.value for s in OPEN_STATUSES]))
         .group_by(Unit.property_id)
     ).all()
     return {property_id: count for property_id, count in rows}
@@ -129,7 +128,7 @@ def _portfolio_property(
     return p.PortfolioProperty(
         property_id=prop.id,
         property_name=prop.name,
-        address=_address(prop),
+        address=address(prop),
         client_group_id=prop.client_group_id,
         client_group_name=group_names[prop.client_group_id],
         open_requests=open_requests,
@@ -142,7 +141,7 @@ def get_customer_portfolio(
 ) -> p.CustomerPortfolio:
     """One of the contact's portfolios (their first by default): its properties, each with its open
     requests, the open requests by status and the requests made in each of the last 12 months."""
-    portfolios = _portfolios(contacts, q.organization_id, q.contact_id)
+    portfolios = customer_portfolios(contacts, q.organization_id, q.contact_id)
     choices = [_group(portfolio.group) for portfolio in portfolios]
     if q.client_group_id is not None:
         current = next((x for x in portfolios if x.group.id == q.client_group_id), None)
@@ -150,7 +149,7 @@ def get_customer_portfolio(
             raise NotFound("no such portfolio")
     else:
         current = portfolios[0] if portfolios else None
-    months = domain.last_months(today)
+    months = rules.last_months(today)
     if current is None:
         return p.CustomerPortfolio(
             contact_id=q.contact_id,
@@ -158,7 +157,7 @@ def get_customer_portfolio(
             current=None,
             groups=[],
             properties=[],
-            open_by_status=[p.StatusCount(status=status, count=0) for status in domain.OPEN_STATUSES],
+            open_by_status=[p.StatusCount(status=status, count=0) for status in OPEN_STATUSES],
             requests_by_month=[p.MonthCount(month=month, count=0) for month in months],
             as_of=today,
         )
@@ -204,11 +203,10 @@ def get_customer_portfolio(
             for prop in props
         ],
         open_by_status=[
-            p.StatusCount(status=status, count=by_status.get(status.value, 0))
-            for status in domain.OPEN_STATUSES
+            p.StatusCount(status=status, count=by_status.get(status.value, 0)) for status in OPEN_STATUSES
         ],
         requests_by_month=[
-            p.MonthCount(month=first, count=count) for first, count in domain.month_series(by_month, today)
+            p.MonthCount(month=first, count=count) for first, count in rules.month_series(by_month, today)
         ],
         as_of=today,
     )
@@ -226,13 +224,13 @@ def get_customer_property(
         raise NotFound("no such property")
     names = {
         group.id: group.name
-        for portfolio in _portfolios(contacts, q.organization_id, q.contact_id)
+        for portfolio in customer_portfolios(contacts, q.organization_id, q.contact_id)
         for group in portfolio.groups
     }
     if prop.client_group_id not in names:
         raise NotFound("no such property")
     rows = session.execute(
-        _requests_in_org(q.organization_id)
+        requests_in_org(q.organization_id)
         .where(Property.id == prop.id)
         .order_by(MaintenanceRequest.created_at.desc(), MaintenanceRequest.id.desc())
         .limit(PROPERTY_REQUESTS_LIMIT)
@@ -242,7 +240,10 @@ def get_customer_property(
         property=_portfolio_property(
             prop, names, _open_counts(session, [prop.id]).get(prop.id, 0), len(open_defects)
         ),
-        requests=[_summary(request, unit_name, property_name) for request, unit_name, property_name in rows],
+        requests=[
+            maintenance_summary(request, unit_name, property_name)
+            for request, unit_name, property_name in rows
+        ],
         open_defects=open_defects,
         resolved_defects=resolved_defects,
     )

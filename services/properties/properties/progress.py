@@ -1,5 +1,6 @@
 """Use cases of a property's sale or letting progress, and the tenancies of its units as its
-landlord reads them. The rules are `progress_rules.py`'s; every query is scoped by the caller's
+landlord reads them. The rules are `rules/progress.py`'s (rules live in `rules/`, one module per
+sub-domain named like the use-case module that applies it); every query is scoped by the caller's
 organization (another organization's property is NotFound)."""
 
 from __future__ import annotations
@@ -10,8 +11,9 @@ from uuid import UUID
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from properties import progress_rules as rules
 from properties.models import Lease, MarketingStageRecord, Property, Unit
+from properties.rules import progress as rules
+from properties.scoping import require_editor
 from shared.contracts import properties as p
 from shared.contracts.errors import Conflict, InvalidInput, NotFound
 
@@ -60,8 +62,9 @@ def progress_of(session: Session, property_id: UUID) -> p.MarketingProgress:
 def set_marketing_stage(
     session: Session, cmd: p.SetMarketingStage, today: date, now: datetime
 ) -> p.MarketingProgress:
-    """Move the property's sale or letting to a stage (`progress_rules.stage_change_problem`),
+    """Move the property's sale or letting to a stage (`rules.stage_change_problem`),
     judged under the property's row lock so two moves at once are judged one after the other."""
+    require_editor(cmd.actor)
     prop = session.scalars(
         select(Property)
         .where(Property.id == cmd.property_id, Property.organization_id == cmd.actor.organization_id)

@@ -4,7 +4,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from properties import defects, documents, handlers, lease_endings, portfolio, progress
+from properties import (
+    contact_links,
+    defects,
+    documents,
+    estate,
+    lease_endings,
+    leases,
+    maintenance,
+    portfolio,
+    progress,
+    viewings,
+    visibility,
+)
 from properties.models import outbox
 from shared.contracts import properties as p
 from shared.contracts.common import utc_now
@@ -38,67 +50,67 @@ class PropertiesService(HealthCheck):
     @rpc(**expected)
     def create_property(self, payload: Json) -> Json:
         cmd = parse(p.CreateProperty, payload)
-        return handlers.create_property(self.db, cmd).model_dump(mode="json")
+        return estate.create_property(self.db, cmd).model_dump(mode="json")
 
     @rpc(**expected)
     def add_unit(self, payload: Json) -> Json:
-        return handlers.add_unit(self.db, parse(p.AddUnit, payload)).model_dump(mode="json")
+        return estate.add_unit(self.db, parse(p.AddUnit, payload)).model_dump(mode="json")
 
     @rpc(**expected)
     def create_lease(self, payload: Json) -> Json:
         cmd = parse(p.CreateLease, payload)
-        return handlers.create_lease(self.db, self.contacts_rpc, cmd).model_dump(mode="json")
+        return leases.create_lease(self.db, self.contacts_rpc, cmd).model_dump(mode="json")
 
     @rpc(**expected)
     def end_lease(self, payload: Json) -> Json:
         cmd = parse(p.EndLease, payload)
-        return handlers.end_lease(self.db, cmd, utc_now().date()).model_dump(mode="json")
+        return leases.end_lease(self.db, cmd, utc_now().date()).model_dump(mode="json")
 
     @rpc(**expected)
     def link_contact(self, payload: Json) -> Json:
         cmd = parse(p.LinkContact, payload)
-        return handlers.link_contact(self.db, self.contacts_rpc, cmd).model_dump(mode="json")
+        return estate.link_contact(self.db, self.contacts_rpc, cmd).model_dump(mode="json")
 
     @rpc(**expected)
     def unlink_contact(self, payload: Json) -> Json:
-        return handlers.unlink_contact(self.db, parse(p.UnlinkContact, payload)).model_dump(mode="json")
+        return estate.unlink_contact(self.db, parse(p.UnlinkContact, payload)).model_dump(mode="json")
 
     @rpc(**expected)
     def get_property(self, payload: Json) -> Json:
-        return handlers.get_property(self.db, parse(p.GetProperty, payload)).model_dump(mode="json")
+        return estate.get_property(self.db, parse(p.GetProperty, payload)).model_dump(mode="json")
 
     @rpc(**expected)
     def list_properties(self, payload: Json) -> Json:
-        return handlers.list_properties(self.db, parse(p.ListProperties, payload)).model_dump(mode="json")
+        return estate.list_properties(self.db, parse(p.ListProperties, payload)).model_dump(mode="json")
 
     @rpc(**expected)
     def get_contact_links(self, payload: Json) -> Json:
         q = parse(p.GetContactLinks, payload)
-        return handlers.get_contact_links(self.db, q, utc_now().date()).model_dump(mode="json")
+        return contact_links.get_contact_links(self.db, q, utc_now().date()).model_dump(mode="json")
 
     @rpc(**expected)
     def get_contact_links_many(self, payload: Json) -> Json:
         q = parse(p.GetContactLinksMany, payload)
-        return handlers.get_contact_links_many(self.db, q, utc_now().date()).model_dump(mode="json")
+        return contact_links.get_contact_links_many(self.db, q, utc_now().date()).model_dump(mode="json")
 
     @rpc(**expected)
     def add_charge(self, payload: Json) -> Json:
-        return handlers.add_charge(self.db, parse(p.AddCharge, payload)).model_dump(mode="json")
+        return leases.add_charge(self.db, parse(p.AddCharge, payload)).model_dump(mode="json")
 
     @rpc(**expected)
     def record_payment(self, payload: Json) -> Json:
         cmd = parse(p.RecordPayment, payload)
-        return handlers.record_payment(self.db, cmd, utc_now().date()).model_dump(mode="json")
+        return leases.record_payment(self.db, cmd, utc_now().date()).model_dump(mode="json")
 
     @rpc(**expected)
     def get_lease_statement(self, payload: Json) -> Json:
         q = parse(p.GetLeaseStatement, payload)
-        return handlers.get_lease_statement(self.db, q, utc_now().date()).model_dump(mode="json")
+        return leases.get_lease_statement(self.db, q, utc_now().date()).model_dump(mode="json")
 
     @rpc(**expected)
     def get_party_lease_statement(self, payload: Json) -> Json:
         q = parse(p.GetPartyLeaseStatement, payload)
-        return handlers.get_party_lease_statement(self.db, q, utc_now().date()).model_dump(mode="json")
+        return leases.get_party_lease_statement(self.db, q, utc_now().date()).model_dump(mode="json")
 
     @rpc(**expected)
     def create_maintenance_request(self, payload: Json) -> Json:
@@ -109,85 +121,85 @@ class PropertiesService(HealthCheck):
     @rpc(**expected)
     def update_maintenance_status(self, payload: Json) -> Json:
         cmd = parse(p.UpdateMaintenanceStatus, payload)
-        view = handlers.update_maintenance_status(self.db, cmd, utc_now())
+        view = maintenance.update_maintenance_status(self.db, cmd, utc_now())
         return documents.with_photo(self.db, view).model_dump(mode="json")
 
     @rpc(**expected)
     def list_maintenance_requests(self, payload: Json) -> Json:
         q = parse(p.ListMaintenanceRequests, payload)
-        return handlers.list_maintenance_requests(self.db, q).model_dump(mode="json")
+        return maintenance.list_maintenance_requests(self.db, q).model_dump(mode="json")
 
     @rpc(**expected)
     def get_maintenance_request(self, payload: Json) -> Json:
         q = parse(p.GetMaintenanceRequest, payload)
-        view = handlers.get_maintenance_request(self.db, q)
+        view = maintenance.get_maintenance_request(self.db, q)
         return documents.with_photo(self.db, view).model_dump(mode="json")
 
     @rpc(**expected)
     def list_party_maintenance_requests(self, payload: Json) -> Json:
         q = parse(p.ListPartyMaintenanceRequests, payload)
-        return handlers.list_party_maintenance_requests(self.db, q).model_dump(mode="json")
+        return maintenance.list_party_maintenance_requests(self.db, q).model_dump(mode="json")
 
     @rpc(**expected)
     def get_party_maintenance_request(self, payload: Json) -> Json:
         q = parse(p.GetPartyMaintenanceRequest, payload)
-        view = handlers.get_party_maintenance_request(self.db, q)
+        view = maintenance.get_party_maintenance_request(self.db, q)
         return documents.with_photo(self.db, view).model_dump(mode="json")
 
     @rpc(**expected)
     def create_viewing(self, payload: Json) -> Json:
         cmd = parse(p.CreateViewing, payload)
-        return handlers.create_viewing(self.db, self.contacts_rpc, cmd).model_dump(mode="json")
+        return viewings.create_viewing(self.db, self.contacts_rpc, cmd).model_dump(mode="json")
 
     @rpc(**expected)
     def record_viewing_feedback(self, payload: Json) -> Json:
         cmd = parse(p.RecordViewingFeedback, payload)
-        return handlers.record_viewing_feedback(self.db, cmd, utc_now()).model_dump(mode="json")
+        return viewings.record_viewing_feedback(self.db, cmd, utc_now()).model_dump(mode="json")
 
     @rpc(**expected)
     def update_viewing_status(self, payload: Json) -> Json:
         cmd = parse(p.UpdateViewingStatus, payload)
-        return handlers.update_viewing_status(self.db, cmd).model_dump(mode="json")
+        return viewings.update_viewing_status(self.db, cmd).model_dump(mode="json")
 
     @rpc(**expected)
     def list_property_viewings(self, payload: Json) -> Json:
         q = parse(p.ListPropertyViewings, payload)
-        return handlers.list_property_viewings(self.db, q).model_dump(mode="json")
+        return viewings.list_property_viewings(self.db, q).model_dump(mode="json")
 
     @rpc(**expected)
     def create_offer(self, payload: Json) -> Json:
         cmd = parse(p.CreateOffer, payload)
-        return handlers.create_offer(self.db, self.contacts_rpc, cmd, utc_now()).model_dump(mode="json")
+        return viewings.create_offer(self.db, self.contacts_rpc, cmd, utc_now()).model_dump(mode="json")
 
     @rpc(**expected)
     def update_offer_status(self, payload: Json) -> Json:
         cmd = parse(p.UpdateOfferStatus, payload)
-        return handlers.update_offer_status(self.db, cmd, utc_now()).model_dump(mode="json")
+        return viewings.update_offer_status(self.db, cmd, utc_now()).model_dump(mode="json")
 
     @rpc(**expected)
     def list_property_offers(self, payload: Json) -> Json:
         q = parse(p.ListPropertyOffers, payload)
-        return handlers.list_property_offers(self.db, q).model_dump(mode="json")
+        return viewings.list_property_offers(self.db, q).model_dump(mode="json")
 
     @rpc(**expected)
     def get_contact_property_activity(self, payload: Json) -> Json:
         q = parse(p.GetContactPropertyActivity, payload)
-        return handlers.get_contact_property_activity(self.db, q, utc_now().date()).model_dump(mode="json")
+        return viewings.get_contact_property_activity(self.db, q, utc_now().date()).model_dump(mode="json")
 
     @rpc(**expected)
     def set_visibility(self, payload: Json) -> Json:
         cmd = parse(p.SetVisibility, payload)
-        return handlers.set_visibility(self.db, self.contacts_rpc, cmd, utc_now()).model_dump(mode="json")
+        return visibility.set_visibility(self.db, self.contacts_rpc, cmd, utc_now()).model_dump(mode="json")
 
     @rpc(**expected)
     def list_visibility_settings(self, payload: Json) -> Json:
         q = parse(p.ListVisibilitySettings, payload)
-        return handlers.list_visibility_settings(self.db, q).model_dump(mode="json")
+        return visibility.list_visibility_settings(self.db, q).model_dump(mode="json")
 
     @rpc(**expected)
     def explain_visibility(self, payload: Json) -> Json:
         q = parse(p.ExplainVisibility, payload)
-        return handlers.explain_visibility(self.db, self.contacts_rpc, q).model_dump(mode="json")
+        return visibility.explain_visibility(self.db, self.contacts_rpc, q).model_dump(mode="json")
 
     # --- time ---
 

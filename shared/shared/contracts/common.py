@@ -74,10 +74,15 @@ IdempotencyKey = Annotated[
 
 
 class StaffActor(Request):
-    """Who asks: the gateway passes the authenticated staff member with every staff command."""
+    """Who asks: the gateway passes the authenticated staff member, with their role, with every
+    staff command, and a service checks the role where it owns the rule (properties refuses a
+    viewer's write). `role` is None only on an actor a service builds for its own later work without
+    the role to hand (the invitations bulk worker, from a stored job); properties refuses every
+    write from such an actor."""
 
     organization_id: UUID
     staff_member_id: UUID
+    role: StaffRole | None = None
 
 
 class Problem(View):

@@ -22,10 +22,10 @@ def random_name(prefix: str = "Name") -> str:
 
 
 def actor(principal: Any) -> StaffActor:
-    """The StaffActor of an OrganizationCreated or StaffPrincipal."""
+    """The StaffActor of an OrganizationCreated or StaffPrincipal, with the staff member's role."""
     staff = getattr(principal, "admin", None) or principal.staff_member
     org = principal.organization
-    return StaffActor(organization_id=org.id, staff_member_id=staff.id)
+    return StaffActor(organization_id=org.id, staff_member_id=staff.id, role=staff.role)
 
 
 class EventCollector:

@@ -4,7 +4,7 @@ from datetime import date
 
 import pytest
 
-from properties import defect_rules as rules
+from properties.rules import defects as rules
 from shared.contracts.properties import DefectStatus
 
 OPEN, RESOLVED = DefectStatus.OPEN, DefectStatus.RESOLVED

@@ -1,7 +1,7 @@
 """The pure rules of documents: which files are accepted, the default audiences, the visibility
 decision with its chain, and file names safe to keep."""
 
-from properties import document_rules as rules
+from properties.rules import documents as rules
 from shared.contracts.common import ContactType
 from shared.contracts.properties import DOCUMENT_CONTENT_TYPES, DocumentKind, DocumentScope
 

@@ -4,7 +4,7 @@ from datetime import date
 
 import pytest
 
-from properties import progress_rules as rules
+from properties.rules import progress as rules
 from shared.contracts.properties import STAGES_BY_KIND, MarketingKind, MarketingStage, TenancyState
 
 S = MarketingStage

@@ -1,5 +1,5 @@
-"""Pure rules of documents and maintenance photos: which files are accepted, who sees a document by
-default, and who sees it at all, with the reasons. No I/O, no framework."""
+"""Pure rules of documents and maintenance photos (`documents.py`): which files are accepted, who
+sees a document by default, and who sees it at all, with the reasons. No I/O, no framework."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Pure rules of a defect staff record on a property. No I/O, no framework.
+"""Pure rules of a defect staff record on a property (`defects.py`). No I/O, no framework.
 
 A defect is open when recorded; it moves only from open to resolved, and from resolved back to
 open (reopened: the fix did not hold). Anything else, staying where it is included, is refused

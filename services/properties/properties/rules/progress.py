@@ -1,5 +1,5 @@
 """Pure rules of a property's sale or letting progress and of its tenancies as a landlord sees
-them. No I/O, no framework.
+them (`progress.py`). No I/O, no framework.
 
 A property's progress is a history of stages. A round of marketing (a sale or a letting) moves
 only forward along its kind's stages (`STAGES_BY_KIND`, steps may be skipped: a quick sale goes
