@@ -18,8 +18,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from contacts import domain
-from contacts.handlers import _editor
 from contacts.models import ClientGroup, ClientGroupMember, Contact
+from contacts.staff import contact_editor
 from shared.contracts import contacts as c
 from shared.contracts.common import ContactType
 from shared.contracts.errors import Conflict, InvalidInput, NotFound
@@ -130,7 +130,7 @@ def _refuse_duplicate_name(
 
 
 def create_client_group(session: Session, cmd: c.CreateClientGroup, now: datetime) -> c.ClientGroupView:
-    _editor(session, cmd.actor)
+    contact_editor(session, cmd.actor)
     org_id = cmd.actor.organization_id
     _refuse_duplicate_name(session, org_id, cmd.name, None)
     if cmd.parent_id is not None:
@@ -147,7 +147,7 @@ def create_client_group(session: Session, cmd: c.CreateClientGroup, now: datetim
 def update_client_group(session: Session, cmd: c.UpdateClientGroup, now: datetime) -> c.ClientGroupView:
     """Rename the group, or move it under another group of the organization (or to the top), taking
     the groups below it along."""
-    _editor(session, cmd.actor)
+    contact_editor(session, cmd.actor)
     org_id = cmd.actor.organization_id
     changes = cmd.changes.model_dump(exclude_unset=True, exclude={"schema_version"})
     if "parent_id" in changes:
@@ -212,7 +212,7 @@ def list_client_groups(session: Session, q: c.ListClientGroups) -> c.ClientGroup
 
 def add_client_group_member(session: Session, cmd: c.ClientGroupMembership) -> c.ClientGroupView:
     """Authorise a customer contact of the organization on the group (again: no change)."""
-    _editor(session, cmd.actor)
+    contact_editor(session, cmd.actor)
     org_id = cmd.actor.organization_id
     group = _group_in_org(session, org_id, cmd.client_group_id)
     contact = session.scalars(
@@ -246,7 +246,7 @@ def add_client_group_member(session: Session, cmd: c.ClientGroupMembership) -> c
 def remove_client_group_member(session: Session, cmd: c.ClientGroupMembership) -> c.ClientGroupView:
     """The contact is no longer authorised on the group (not one of its accounts: no change). Their
     portal access itself is not ended here: staff revoke it, as for anyone."""
-    _editor(session, cmd.actor)
+    contact_editor(session, cmd.actor)
     group = _group_in_org(session, cmd.actor.organization_id, cmd.client_group_id)
     row = session.get(ClientGroupMember, (group.id, cmd.contact_id))
     if row is not None:

@@ -1,10 +1,10 @@
-"""nameko entrypoints of the contacts service: each parses its payload and calls one handler."""
+"""nameko entrypoints of the contacts service: each parses its payload and calls one use case."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from contacts import client_groups, handlers
+from contacts import client_groups, contact_records, eligibility, organizations, staff, staff_sign_in
 from contacts.models import outbox
 from shared.contracts import contacts as c
 from shared.contracts.common import utc_now
@@ -31,76 +31,78 @@ class ContactsService(HealthCheck):
     @rpc(**expected)
     def create_organization(self, payload: Json) -> Json:
         cmd = parse(c.CreateOrganization, payload)
-        return handlers.create_organization(self.db, self.passwords, cmd).model_dump(mode="json")
+        return organizations.create_organization(self.db, self.passwords, cmd).model_dump(mode="json")
 
     @rpc(**expected)
     def get_organization(self, payload: Json) -> Json:
         q = parse(c.GetOrganization, payload)
-        return handlers.get_organization(self.db, q.organization_id).model_dump(mode="json")
+        return organizations.get_organization(self.db, q.organization_id).model_dump(mode="json")
 
     @rpc(**expected)
     def create_staff_member(self, payload: Json) -> Json:
         cmd = parse(c.CreateStaffMember, payload)
-        return handlers.create_staff_member(self.db, self.passwords, cmd).model_dump(mode="json")
+        return staff.create_staff_member(self.db, self.passwords, cmd).model_dump(mode="json")
 
     @rpc(**expected)
     def list_staff_members(self, payload: Json) -> Json:
         q = parse(c.ListStaffMembers, payload)
-        return handlers.list_staff_members(self.db, q).model_dump(mode="json")
+        return staff.list_staff_members(self.db, q).model_dump(mode="json")
 
     @rpc(**expected)
     def authenticate_api_token(self, payload: Json) -> Json:
         q = parse(c.AuthenticateApiToken, payload)
-        return handlers.authenticate_api_token(self.db, q.token).model_dump(mode="json")
+        return staff_sign_in.authenticate_api_token(self.db, q.token).model_dump(mode="json")
 
     @rpc(**expected)
     def staff_login(self, payload: Json) -> Json:
         cmd = parse(c.StaffLogin, payload)
-        return handlers.staff_login(self.db, self.passwords, cmd, utc_now()).model_dump(mode="json")
+        return staff_sign_in.staff_login(self.db, self.passwords, cmd, utc_now()).model_dump(mode="json")
 
     @rpc(**expected)
     def authenticate_staff_session(self, payload: Json) -> Json:
         q = parse(c.AuthenticateStaffSession, payload)
-        return handlers.authenticate_staff_session(self.db, q.session_id, utc_now()).model_dump(mode="json")
+        return staff_sign_in.authenticate_staff_session(self.db, q.session_id, utc_now()).model_dump(
+            mode="json"
+        )
 
     @rpc(**expected)
     def end_staff_session(self, payload: Json) -> Json:
         cmd = parse(c.EndStaffSession, payload)
-        handlers.end_staff_session(self.db, cmd.session_id, utc_now())
+        staff_sign_in.end_staff_session(self.db, cmd.session_id, utc_now())
         return {}
 
     @rpc(**expected)
     def create_contact(self, payload: Json) -> Json:
         cmd = parse(c.CreateContact, payload)
-        return handlers.create_contact(self.db, cmd, utc_now()).model_dump(mode="json")
+        return contact_records.create_contact(self.db, cmd, utc_now()).model_dump(mode="json")
 
     @rpc(**expected)
     def update_contact(self, payload: Json) -> Json:
         cmd = parse(c.UpdateContact, payload)
-        return handlers.update_contact(self.db, cmd, utc_now()).model_dump(mode="json")
+        return contact_records.update_contact(self.db, cmd, utc_now()).model_dump(mode="json")
 
     @rpc(**expected)
     def archive_contact(self, payload: Json) -> Json:
         cmd = parse(c.ArchiveContact, payload)
-        return handlers.archive_contact(self.db, cmd, utc_now()).model_dump(mode="json")
+        return contact_records.archive_contact(self.db, cmd, utc_now()).model_dump(mode="json")
 
     @rpc(**expected)
     def get_contact(self, payload: Json) -> Json:
-        return handlers.get_contact(self.db, parse(c.GetContact, payload)).model_dump(mode="json")
+        return contact_records.get_contact(self.db, parse(c.GetContact, payload)).model_dump(mode="json")
 
     @rpc(**expected)
     def list_contacts(self, payload: Json) -> Json:
-        return handlers.list_contacts(self.db, parse(c.ListContacts, payload)).model_dump(mode="json")
+        return contact_records.list_contacts(self.db, parse(c.ListContacts, payload)).model_dump(mode="json")
 
     @rpc(**expected)
     def get_eligibility_facts(self, payload: Json) -> Json:
         q = parse(c.GetEligibilityFacts, payload)
-        return handlers.get_eligibility_facts(self.db, q).model_dump(mode="json")
+        return eligibility.get_eligibility_facts(self.db, q).model_dump(mode="json")
 
     @rpc(**expected)
     def get_eligibility_facts_many(self, payload: Json) -> Json:
         q = parse(c.GetEligibilityFactsMany, payload)
-        return handlers.get_eligibility_facts_many(self.db, q).model_dump(mode="json")
+        return eligibility.get_eligibility_facts_many(self.db, q).model_dump(mode="json")
 
     @rpc(**expected)
     def create_client_group(self, payload: Json) -> Json:
