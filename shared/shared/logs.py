@@ -105,7 +105,8 @@ def configure_logging(process_name: str, level: str = "INFO") -> None:
     logging.config.dictConfig(
         {
             "version": 1,
-            # nameko and kombu create their loggers at import: keep them (DESIGN.md pitfall).
+            # nameko and kombu create their loggers at import: keep them
+            # (docs/architecture.md, "Pitfalls of this stack").
             "disable_existing_loggers": False,
             "filters": {"redact": {"()": RedactingFilter}},
             "formatters": {
