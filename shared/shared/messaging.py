@@ -1,9 +1,10 @@
 """nameko entrypoints and dependencies that keep messages safe.
 
 - `rpc`: nameko's RPC entrypoint, except that a service that has lost its database answers
-  ServiceUnavailable (not an internal error), and a broker that vanishes while a call is being
-  answered costs that answer (the caller times out), never the service: nameko's own entrypoint
-  lets the publish or ack error kill the container.
+  ServiceUnavailable (not an internal error), a broker that vanishes while a call is being
+  answered costs that answer (the caller times out), never the service (nameko's own entrypoint
+  lets the publish or ack error kill the container), and a contract error the method declares
+  expected is logged as one line, not a traceback (`shared.logs.OneLineContractErrors`).
 - `event_handler`: nameko's SERVICE_POOL event handler, except that a failure is never acked away:
   the event goes to a delay queue and comes back (`event_retry_delays`), then to the dead-letter
   queue. An event that cannot even be parsed goes to the dead-letter queue at once.
@@ -46,6 +47,7 @@ from shared.contracts.errors import (
     ServiceTimeout,
     ServiceUnavailable,
 )
+from shared.logs import log_contract_errors_in_one_line
 from shared.topology import ATTEMPT_HEADER, Subscription, queue_arguments, retry_queue
 
 log = logging.getLogger(__name__)
@@ -101,6 +103,10 @@ class SafeRpcConsumer(RpcConsumer):
 
 class Rpc(NamekoRpc):
     rpc_consumer = SafeRpcConsumer()
+
+    def setup(self) -> None:
+        super().setup()
+        log_contract_errors_in_one_line()
 
 
 rpc = Rpc.decorator

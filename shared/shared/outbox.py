@@ -1,4 +1,4 @@
-"""The transactional outbox and inbox (DESIGN.md, "Rules that keep data safe").
+"""The transactional outbox and inbox (docs/architecture.md, "Rules that keep data safe").
 
 A service writes each event into its own `outbox` table in the transaction that makes the change
 (`record_event`); `OutboxRelay` publishes unpublished rows with publisher confirms and then marks

@@ -1,7 +1,8 @@
 """Passwords for staff and portal accounts: the policy, and argon2id hashing off the event loop.
 
-Policy (DESIGN.md): at least 12 characters, at most 128, no composition rules, refused when it is
-a common password or built from the person's own email. Hashing: argon2id, m=19 MiB, t=2, p=1.
+Policy (docs/architecture.md, "Security rules"): at least 12 characters, at most 128, no
+composition rules, refused when it is a common password or built from the person's own email.
+Hashing: argon2id, m=19 MiB, t=2, p=1.
 Under eventlet the hash runs in a native thread (`eventlet.tpool`), so the hub keeps serving other
 workers and heartbeats while it runs; `tests/unit/test_passwords.py` proves it.
 """

@@ -1,7 +1,8 @@
-"""An asyncio client of nameko RPC, one per process (the gateway, the sender, the admin CLI).
+"""An asyncio client of nameko RPC, one per process (the gateway, the admin CLI, the benchmarks).
 
 nameko's own standalone proxy blocks and is not safe to share between threads, so asyncio code
-speaks nameko's wire protocol itself over aio-pika (DESIGN.md): publish `{"args", "kwargs"}` JSON
+speaks nameko's wire protocol itself over aio-pika (docs/architecture.md, "Pitfalls of this
+stack"): publish `{"args", "kwargs"}` JSON
 to the `nameko-rpc` topic exchange with routing key `<service>.<method>`, `mandatory` and publisher
 confirms (no bound queue means no such service: an immediate error, not a hang), `reply_to` a
 routing key bound to this client's exclusive reply queue, and a `correlation_id` to match the reply.

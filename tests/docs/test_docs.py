@@ -1,5 +1,5 @@
-"""The documents people read stay true to the code: the events reference, the configuration table
-and the Quick start that CI runs."""
+"""The documents people read stay true to the code: the events reference, the configuration table,
+the Quick start that CI runs, and the links between the documents."""
 
 from __future__ import annotations
 
@@ -52,3 +52,31 @@ def test_the_quick_start_has_two_commands_and_ci_runs_the_second():
     assert commands == ["make up", "make test"]
     ci = (ROOT / ".ci" / "run").read_text()
     assert re.search(r"^make test$", ci, re.M)
+
+
+def heading_anchors(markdown: str) -> set[str]:
+    """The anchors GitHub gives a document's headings: lower case, punctuation dropped, spaces as
+    hyphens."""
+    anchors = set()
+    for line in markdown.splitlines():
+        heading = re.match(r"^#{1,6} (.*)", line)
+        if heading:
+            words = re.sub(r"[^\w\- ]", "", heading.group(1).strip().lower())
+            anchors.add(words.replace(" ", "-"))
+    return anchors
+
+
+def test_every_link_between_the_documents_reaches_a_file_and_a_heading():
+    broken = []
+    for doc in [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]:
+        text = re.sub(r"```.*?```", "", doc.read_text(), flags=re.S)
+        for target in re.findall(r"\]\(([^)\s]+)\)", text):
+            if re.match(r"^[a-z]+:", target):
+                continue  # http:, https:, mailto:
+            path, _, anchor = target.partition("#")
+            linked = doc.parent / path if path else doc
+            if not linked.exists():
+                broken.append(f"{doc.name}: {target} (no such file)")
+            elif anchor and linked.suffix == ".md" and anchor not in heading_anchors(linked.read_text()):
+                broken.append(f"{doc.name}: {target} (no such heading)")
+    assert broken == []

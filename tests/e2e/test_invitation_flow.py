@@ -7,6 +7,7 @@ import re
 import time
 
 import httpx
+from sqlalchemy import create_engine, text
 
 from shared.testing.helpers import random_email
 
@@ -24,6 +25,30 @@ def wait_until(condition, timeout: float = 30) -> None:
 def heading(response: httpx.Response) -> str:
     match = H1.search(response.text)
     return match.group(1).strip() if match else ""
+
+
+def words(response: httpx.Response) -> str:
+    """The page's text as a person reads it: tags dropped, white space collapsed."""
+    return " ".join(re.sub(r"<[^>]+>", " ", response.text).split())
+
+
+def turn_back_the_clock(platform, contact_id: str, column: str) -> None:
+    """Move `column` (`created_at` or `expires_at`) of the contact's invitations two minutes into
+    the past, as if that time had gone by: past the resend cooldown, or past the expiry."""
+    assert column in ("created_at", "expires_at")
+    engine = create_engine(platform.config.database_url)
+    try:
+        with engine.begin() as conn:
+            moved = conn.execute(
+                text(
+                    f"UPDATE invitations.invitations SET {column} = LEAST({column}, now()) - interval "
+                    "'2 minutes' WHERE contact_id = :contact_id"
+                ),
+                {"contact_id": contact_id},
+            ).rowcount
+    finally:
+        engine.dispose()
+    assert moved >= 1
 
 
 def csrf(page: httpx.Response) -> str:
@@ -114,6 +139,30 @@ def test_expired_superseded_revoked_and_unknown_links_each_say_what_to_do(platfo
     assert resend.status_code == 429  # inside the cooldown
     assert int(resend.headers["retry-after"]) > 0
     assert resend.json()["error"]["code"] == "rate_limited"
+    person = platform.browser_client()
+    usable = person.get(platform.path_of(old_link))
+    assert heading(usable) == "Create Your Portal Account"
+
+    # The cooldown has passed (the first invitation made two minutes earlier): staff resend, and
+    # the first link is superseded by the new one.
+    turn_back_the_clock(platform, superseded_tenant["id"], "created_at")
+    resent = staff.api.post(f"/contacts/{superseded_tenant['id']}/portal-invitations/resend")
+    assert resent.status_code == 201, resent.text
+    new_link = platform.link_in_email(superseded_tenant["email"], count=2)
+    assert new_link != old_link
+    superseded = person.get(platform.path_of(old_link))
+    assert (superseded.status_code, heading(superseded)) == (410, "A newer link was sent")
+    assert "Use the link in the most recent email you received" in words(superseded)
+    assert heading(person.get(platform.path_of(new_link))) == "Create Your Portal Account"
+
+    # An invitation whose time is up (expires_at two minutes ago).
+    expired_tenant = staff.tenant_with_lease()
+    staff.post(f"/contacts/{expired_tenant['id']}/portal-invitations")
+    expired_link = platform.link_in_email(expired_tenant["email"])
+    turn_back_the_clock(platform, expired_tenant["id"], "expires_at")
+    expired = person.get(platform.path_of(expired_link))
+    assert (expired.status_code, heading(expired)) == (410, "This link has expired")
+    assert "Ask your property manager to send you a new invitation" in words(expired)
 
     revoked_tenant = staff.tenant_with_lease()
     staff.post(f"/contacts/{revoked_tenant['id']}/portal-invitations")
@@ -123,13 +172,13 @@ def test_expired_superseded_revoked_and_unknown_links_each_say_what_to_do(platfo
     )
     assert result["revoked_invitations"] == 1
 
-    person = platform.browser_client()
     revoked = person.get(platform.path_of(revoked_link))
     assert (revoked.status_code, heading(revoked)) == (410, "This invitation was withdrawn")
+    assert "Contact them if you think this is a mistake" in words(revoked)
     unknown = person.get("/invite/" + "x" * 43)
     assert (unknown.status_code, heading(unknown)) == (404, "This link is not valid")
-    usable = person.get(platform.path_of(old_link))
-    assert heading(usable) == "Create Your Portal Account"
+    assert "Check that you opened the whole link from the email" in words(unknown)
+    assert "ask for a new invitation" in words(unknown)
 
 
 def test_another_organizations_contacts_and_invitations_are_not_found(platform):

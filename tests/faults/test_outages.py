@@ -166,7 +166,8 @@ def test_an_outage_loses_nothing_and_every_service_reconnects(platform, staff, r
     per_contact = Counter(row.email for row in invitations)
     resent = {email for email, n in per_contact.items() if n > 1}
     unanswered = {a.email for a in attempts if a.status in (None, 504)}
-    # An outage is a 503 or a 504, never an internal error (DESIGN: "never 500").
+    # An outage is a 503 or a 504, never an internal error (docs/architecture.md, "Rules that
+    # keep data safe": "never 500").
     wrong_status = {status: n for status, n in error_answers.items() if status not in (503, 504)}
     # Emails in flight when the database went away may be sent again (their 250 could not be
     # recorded): the same window as a crash after the 250, at most one per SMTP connection.

@@ -2,6 +2,11 @@
 
 API paths answer JSON `{"error": {"code", "message", "details"?}}`; pages answer an HTML page.
 Nothing a client sent is echoed back (a password could be in it).
+
+A refusal (4xx) is not logged here: the access line (`security.py`) already says the route and its
+status, and the service logged one line naming the method and the code. A 5xx is one line naming
+the route (never the path, which can hold a token) and the error; a service's traceback stays in
+that service's log.
 """
 
 from __future__ import annotations
@@ -32,6 +37,7 @@ from shared.contracts.errors import (
     ServiceUnavailable,
     TokenNotUsable,
 )
+from shared.logs import redact
 
 log = logging.getLogger(__name__)
 
@@ -132,6 +138,13 @@ def _answer(
     )
 
 
+def _route(request: Request) -> str:
+    """`GET /invite/{token}`: the route's template, as the access line names it (security.py),
+    not the path a secret can be part of."""
+    route = request.scope.get("route")
+    return f"{request.method} {getattr(route, 'path', None) or redact(request.url.path)}"
+
+
 async def on_service_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, ServiceError)
     status = status_for(exc)
@@ -139,12 +152,15 @@ async def on_service_error(request: Request, exc: Exception) -> Response:
     if status == 401 and wants_json(request):
         headers = {"WWW-Authenticate": "Bearer"}
     if status >= 500:
-        log.warning("%s %s: %s", request.method, request.url.path, exc)
+        log.warning("%s: %s", _route(request), exc)
     return _answer(request, status, exc.code, exc.message, exc.details, headers)
 
 
 async def on_remote_failure(request: Request, exc: Exception) -> Response:
-    log.error("%s %s: a service failed: %s", request.method, request.url.path, exc)
+    assert isinstance(exc, RemoteFailure)
+    # The first line only: SQLAlchemy appends the statement and its parameters (an email, say).
+    first_line = (exc.value.strip().splitlines() or [""])[0][:200]
+    log.error("%s: a service failed: %s: %s", _route(request), exc.exc_type, first_line)
     return _answer(request, 500, "internal_error", "Something went wrong on our side. Please try again.")
 
 

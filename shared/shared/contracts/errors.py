@@ -116,6 +116,24 @@ ERRORS_BY_NAME: dict[str, type[ServiceError]] = {
 }
 
 
+# What the caller may not do or asked wrongly (4xx at the gateway): the service worked as it should,
+# and its log says so in one line, without a traceback (shared/shared/logs.py, OneLineContractErrors).
+REFUSALS: tuple[type[ServiceError], ...] = (
+    NotFound,
+    Conflict,
+    InvalidInput,
+    PermissionDenied,
+    NotEligible,
+    RateLimited,
+    InvalidCredentials,
+    TokenNotUsable,
+    PasswordRejected,
+)
+# What another service or the broker could not do for this one (5xx at the gateway): one line too,
+# since the traceback would show the call here, never the fault there.
+OUTAGES: tuple[type[ServiceError], ...] = (ServiceUnavailable, ServiceTimeout)
+
+
 def from_remote(exc_type: str | None, exc_args: list[Any] | None, value: str | None) -> Exception:
     """The exception to raise for a remote error: ours by class name, else a generic one."""
     cls = ERRORS_BY_NAME.get(exc_type or "")

@@ -13,11 +13,19 @@ import pytest
 from fastapi.testclient import TestClient
 
 from portal_gateway.app import create_app
-from portal_gateway.errors import STATUS_BY_ERROR
+from portal_gateway.errors import STATUS_BY_ERROR, status_for
 from portal_gateway.settings import GatewaySettings
 from shared.contracts import contacts as c
 from shared.contracts.common import StaffRole
-from shared.contracts.errors import RateLimited, RemoteFailure, ServiceError, ServiceUnavailable
+from shared.contracts.errors import (
+    OUTAGES,
+    REFUSALS,
+    NotFound,
+    RateLimited,
+    RemoteFailure,
+    ServiceError,
+    ServiceUnavailable,
+)
 
 TOKEN = "pat_" + "T" * 43
 NOW = datetime(2026, 11, 21, tzinfo=UTC)
@@ -98,6 +106,40 @@ def test_a_broker_outage_is_a_503_not_a_500(client, rpc):
     rpc.answers["authenticate_api_token"] = ServiceUnavailable("the message broker is unreachable")
     response = client.get("/api/v1/contacts", headers=AUTH)
     assert response.status_code == 503
+
+
+def test_every_refusal_is_a_4xx_and_every_outage_a_5xx():
+    # The services log a refusal as one INFO line (shared.logs): it must be what a client gets a 4xx for.
+    for cls in STATUS_BY_ERROR:
+        assert (STATUS_BY_ERROR[cls] < 500) == issubclass(cls, REFUSALS), cls.__name__
+    for cls in REFUSALS:
+        assert 400 <= status_for(cls("a sentence")) < 500, cls.__name__
+    for cls in OUTAGES:
+        assert status_for(cls("a sentence")) >= 500, cls.__name__
+
+
+def test_a_refusal_is_not_logged_here_and_a_service_bug_is_one_line_without_its_sql(client, rpc, caplog):
+    contact_id = uuid.uuid4()
+    rpc.answers["get_contact"] = NotFound("no contact for ada@example.com")
+    with caplog.at_level(logging.INFO, logger="portal_gateway.errors"):
+        assert client.get(f"/api/v1/contacts/{contact_id}", headers=AUTH).status_code == 404
+    assert [r for r in caplog.records if r.name == "portal_gateway.errors"] == []
+
+    rpc.answers["get_contact"] = RemoteFailure(
+        "IntegrityError",
+        "(psycopg.errors.UniqueViolation) duplicate key value\n"
+        "[SQL: SELECT contacts.email FROM contacts]\n[parameters: {'email': 'ada@example.com'}]",
+    )
+    with caplog.at_level(logging.INFO, logger="portal_gateway.errors"):
+        assert client.get(f"/api/v1/contacts/{contact_id}", headers=AUTH).status_code == 500
+    [line] = [r for r in caplog.records if r.name == "portal_gateway.errors"]
+    assert line.levelno == logging.ERROR
+    assert line.getMessage() == (
+        "GET /contacts/{contact_id}: a service failed: "
+        "IntegrityError: (psycopg.errors.UniqueViolation) duplicate key value"
+    )
+    assert line.exc_info is None
+    assert "ada@example.com" not in caplog.text and str(contact_id) not in caplog.text
 
 
 @pytest.mark.parametrize(
