@@ -405,6 +405,24 @@ class PrivateRabbitMQ:
 # --- both -------------------------------------------------------------------------------------
 
 
+def missing_programs() -> list[str]:
+    """What is not installed of what the private servers are started with (empty: all is)."""
+    missing = []
+    try:
+        bin_dir = postgres_bin_dir()
+        missing += [p for p in ("initdb", "pg_ctl", "pg_isready") if not (bin_dir / p).exists()]
+    except PrivateServerError:
+        missing.append("initdb")
+    for name in ("rabbitmq-server", "rabbitmqctl"):
+        try:
+            rabbitmq_program(name)
+        except PrivateServerError:
+            missing.append(name)
+    if shutil.which("epmd") is None:
+        missing.append("epmd")
+    return missing
+
+
 @dataclass
 class PrivateServers:
     folder: Path

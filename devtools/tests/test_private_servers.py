@@ -5,7 +5,6 @@ machine's own ports."""
 from __future__ import annotations
 
 import os
-import shutil
 import uuid
 from pathlib import Path
 
@@ -20,14 +19,11 @@ from devtools.private_servers import (
     PrivateRabbitMQ,
     PrivateServerError,
     PrivateServers,
+    missing_programs,
     port_open,
     private_servers,
     processes_in,
     sweep_stale,
-)
-
-INSTALLED = bool(list(Path("/usr/lib/postgresql").glob("*/bin/initdb")) or shutil.which("initdb")) and bool(
-    shutil.which("rabbitmq-server") and shutil.which("epmd")
 )
 
 
@@ -51,7 +47,7 @@ def round_trip(servers: PrivateServers) -> str:
     return str(message.payload)
 
 
-@pytest.mark.skipif(not INSTALLED, reason="needs PostgreSQL and RabbitMQ installed on this machine")
+@pytest.mark.skipif(bool(missing_programs()), reason="needs PostgreSQL and RabbitMQ installed here")
 @pytest.mark.timeout(600)
 def test_private_servers_answer_stop_start_again_and_leave_nothing_behind() -> None:
     with private_servers("portal-devtools-test") as servers:
