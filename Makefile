@@ -18,7 +18,8 @@ up: install
 	$(BIN)/python -m devtools.up
 
 # Lint, unit and service tests run side by side (each test run has a database and a vhost of its
-# own); then the end-to-end suites, alone, because the fault suite stops and starts the servers.
+# own); then the end-to-end suites (the fault suite on a PostgreSQL and a RabbitMQ of its own,
+# devtools.private_servers, which it stops and starts; never the servers on 5432 and 5672).
 test: install browser infra
 	$(MAKE) --no-print-directory -j3 --output-sync=target lint unit service
 	$(MAKE) --no-print-directory e2e
@@ -55,7 +56,7 @@ service: install infra
 e2e: install infra browser
 	$(PYTEST) $(NO_EVENTLET) tests
 
-# Fault suite: kill -9 at each crash point, broker and database restarts, SMTP failures, dead letters.
+# Fault suite: kill -9 at each crash point, restarts of its own broker and database, SMTP failures, dead letters.
 # CI runs the small variant; faults-full runs the sizes of docs/reliability.md.
 faults: install infra
 	$(PYTEST) $(NO_EVENTLET) tests/faults
