@@ -19,11 +19,11 @@ timed = start=$$(date +%s); $(1); rc=$$?; echo "== $@: $$(( $$(date +%s) - start
 up: install
 	$(BIN)/python -m devtools.up
 
-# Every suite but the fault suite runs side by side (each test run has a database and a vhost of
-# its own); then the fault suite, alone, because it stops and starts the servers.
+# Every suite runs side by side: each test run has a database, a vhost and ports of its own, and
+# the fault suite stops and starts a PostgreSQL and a RabbitMQ of its own (devtools.private_servers),
+# never the servers on 5432 and 5672. The longest suites start first.
 test: install browser infra
-	@$(call timed,$(MAKE) --no-print-directory -j6 --output-sync=target lint unit service e2e hostile checks)
-	@$(call timed,$(MAKE) --no-print-directory faults)
+	@$(call timed,$(MAKE) --no-print-directory -j7 --output-sync=target faults hostile service e2e unit lint checks)
 
 $(STAMP): constraints.txt requirements-dev.txt shared/pyproject.toml services/*/pyproject.toml devtools/pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else "Python 3.11 is needed; set PYTHON=python3.11")'
@@ -57,11 +57,11 @@ service: install infra
 e2e: install infra browser
 	@$(call timed,$(PYTEST) $(NO_EVENTLET) tests/e2e)
 
-# The docs and the deployment files checked against the code.
+# The docs, the deployment files and the code's layout checked against the code.
 checks: install
-	@$(call timed,$(PYTEST) $(NO_EVENTLET) tests/docs tests/deploy)
+	@$(call timed,$(PYTEST) $(NO_EVENTLET) tests/docs tests/deploy tests/layout)
 
-# Fault suite: kill -9 at each crash point, broker and database restarts, SMTP failures, dead letters.
+# Fault suite: kill -9 at each crash point, restarts of its own broker and database, SMTP failures, dead letters.
 # CI runs the small variant; faults-full runs the sizes of docs/reliability.md.
 faults: install infra
 	@$(call timed,$(PYTEST) $(NO_EVENTLET) tests/faults)

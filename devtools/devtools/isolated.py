@@ -56,16 +56,28 @@ class Servers:
 
 
 @contextmanager
-def isolated(prefix: str, *, keep: bool = False, say: Callable[[str], None] = print) -> Iterator[Servers]:
+def isolated(
+    prefix: str,
+    *,
+    keep: bool = False,
+    say: Callable[[str], None] = print,
+    database_url: str | None = None,
+    amqp_uri: str | None = None,
+    management: Management | None = None,
+) -> Iterator[Servers]:
     """A new vhost and the name of a new database (`devtools.prepare.prepare` creates and migrates
-    it), both removed at the end unless `keep`. Each is removed on its own, retried for a while:
-    a server restarting meanwhile (the fault suite restarts them) must not leave the other behind."""
+    it), both removed at the end unless `keep`. On the servers of DATABASE_URL and AMQP_URI (the
+    local ones by default), or on those given (the fault suite's own, `devtools.private_servers`).
+    Each is removed on its own, retried for a while: a server restarting meanwhile (the fault
+    suite restarts them) must not leave the other behind."""
     defaults = CommonSettings()
-    base_db = CommonSettings(database_url=os.environ.get("DATABASE_URL", defaults.database_url)).database_url
-    base_amqp = os.environ.get("AMQP_URI", defaults.amqp_uri)
+    base_db = CommonSettings(
+        database_url=database_url or os.environ.get("DATABASE_URL", defaults.database_url)
+    ).database_url
+    base_amqp = amqp_uri or os.environ.get("AMQP_URI", defaults.amqp_uri)
     name = f"{prefix}_{uuid.uuid4().hex[:10]}"
     database_url = with_database(base_db, name)
-    management = Management.for_broker(base_amqp)
+    management = management or Management.for_broker(base_amqp)
     management.create_vhost(name)
     try:
         yield Servers(name, database_url, with_vhost(base_amqp, name), management)

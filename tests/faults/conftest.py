@@ -2,6 +2,11 @@
 database, a RabbitMQ vhost and ports of its own (as `tests/e2e` runs it, but never shared with it:
 these tests kill processes, and stop the broker and the database).
 
+The broker and the database are the suite's own (`devtools.private_servers`, started once per
+pytest run by the `own_servers` fixture): a PostgreSQL cluster and a RabbitMQ node on ports of
+their own, so stopping them never touches the machine's servers (5432, 5672) or whatever else
+runs on those.
+
 Sizes: small by default (CI, `make faults`); `FAULTS_FULL=1` (`make faults-full`) runs the sizes of
 `docs/reliability.md`. Every case records what it measured with the `results` fixture, written to
 `test-artifacts/faults/results.json` and `results.md` as the run goes.
@@ -15,9 +20,9 @@ from __future__ import annotations
 import json
 import os
 import re
-import subprocess
 import threading
 import time
+import urllib.parse
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -29,10 +34,11 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import Engine, create_engine, text
+from sqlalchemy import Engine, create_engine, make_url, text
 
 from devtools.isolated import create_organization, isolated
 from devtools.prepare import prepare
+from devtools.private_servers import SYSTEM_PORTS, PrivateServers, missing_programs, private_servers
 from devtools.sink_client import SinkClient, SinkError
 from devtools.stack import Stack, StackConfig
 from shared import faults
@@ -42,7 +48,8 @@ ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts" / "faults"
 FULL = os.environ.get("FAULTS_FULL", "") not in ("", "0")
 VARIANT = "full" if FULL else "small"
-# FAULTS_KEEP=1 keeps each module's database and vhost (processes stopped) to look at afterwards.
+# FAULTS_KEEP=1 keeps the private servers' folder, with each module's database and vhost (every
+# process stopped), to look at afterwards.
 KEEP = os.environ.get("FAULTS_KEEP", "") not in ("", "0")
 
 RETRY_DELAYS = (0.5, 1.0)  # event handler back-off before the dead-letter queue: 3 attempts
@@ -387,11 +394,30 @@ def process_env(platform_env: dict[str, str]) -> dict[str, str]:
     return {**PLATFORM_ENV, **platform_env}
 
 
+def assert_not_the_machines_servers(config: StackConfig) -> None:
+    """A platform of this suite never runs on the machine's own PostgreSQL or RabbitMQ."""
+    ports = {make_url(config.database_url).port, urllib.parse.urlsplit(config.amqp_uri).port}
+    assert not ports & SYSTEM_PORTS, f"the fault suite must run on its own servers, not on {ports}"
+
+
+@pytest.fixture(scope="session")
+def own_servers() -> Iterator[PrivateServers]:
+    """The suite's own PostgreSQL cluster and RabbitMQ node, for the whole run: every platform runs
+    on them, and the outages stop and start them only. Torn down at the end, their logs kept in
+    `test-artifacts/faults/logs/servers/`."""
+    missing = missing_programs()
+    if missing:
+        pytest.skip(f"the fault suite runs its own PostgreSQL and RabbitMQ; not installed: {missing}")
+    with private_servers("portal-faults", keep_logs=ARTIFACTS / "logs" / "servers", keep=KEEP) as servers:
+        yield servers
+
+
 @pytest.fixture(scope="module")
-def platform(request: pytest.FixtureRequest) -> Iterator[Platform]:
-    """The whole platform for this module, supervised: a process that dies is started again at
-    once, as in `make up` or on a cluster (the fault cases count on it, and some check it did not
-    have to happen). A module may set `MODULE_ENV = {...}` over PLATFORM_ENV."""
+def platform(request: pytest.FixtureRequest, own_servers: PrivateServers) -> Iterator[Platform]:
+    """The whole platform for this module, on the suite's own servers, supervised: a process that
+    dies is started again at once, as in `make up` or on a cluster (the fault cases count on it,
+    and some check it did not have to happen). A module may set `MODULE_ENV = {...}` over
+    PLATFORM_ENV."""
     module = request.module.__name__.rsplit(".", 1)[-1]
     env = process_env(getattr(request.module, "MODULE_ENV", {}))
     retry_delays = tuple(json.loads(env["EVENT_RETRY_DELAYS"]))
@@ -399,8 +425,15 @@ def platform(request: pytest.FixtureRequest) -> Iterator[Platform]:
     log_dir.mkdir(parents=True, exist_ok=True)
     for old in log_dir.glob("*.log"):
         old.unlink()
-    with isolated("portal_faults", keep=KEEP) as servers:
+    with isolated(
+        "portal_faults",
+        keep=KEEP,
+        database_url=own_servers.database_url,
+        amqp_uri=own_servers.amqp_uri,
+        management=own_servers.management,
+    ) as servers:
         config = servers.stack_config(env)
+        assert_not_the_machines_servers(config)
         marker_dir = ARTIFACTS / "markers" / servers.name
         marker_dir.mkdir(parents=True, exist_ok=True)
         stack = Stack(config, log_dir)
@@ -427,52 +460,10 @@ def platform(request: pytest.FixtureRequest) -> Iterator[Platform]:
                 supervisor.join(timeout=5)
             stack.stop()
             engine.dispose()
-            ensure_servers_running()  # before the database and vhost are removed
+            own_servers.ensure_running()  # before the database and vhost are removed
             for marker in marker_dir.glob("*"):
                 marker.unlink()
             marker_dir.rmdir()
-
-
-# --- the servers: stop and start the whole broker or database ---------------------------------
-
-
-def rabbitmq_running() -> bool:
-    result = subprocess.run(
-        ["rabbitmq-diagnostics", "-q", "check_running"], capture_output=True, timeout=60, check=False
-    )
-    return result.returncode == 0
-
-
-def postgres_running() -> bool:
-    result = subprocess.run(
-        ["pg_isready", "-h", "localhost", "-q"], capture_output=True, timeout=30, check=False
-    )
-    return result.returncode == 0
-
-
-def postgres_cluster() -> tuple[str, str]:
-    versions = sorted(p.name for p in Path("/etc/postgresql").iterdir())
-    return versions[-1], "main"
-
-
-def ensure_servers_running() -> None:
-    """Whatever happened in a case, leave RabbitMQ and PostgreSQL running."""
-    if not rabbitmq_running():
-        subprocess.run(["rabbitmqctl", "start_app"], capture_output=True, timeout=120, check=False)
-    if not postgres_running():
-        version, cluster = postgres_cluster()
-        subprocess.run(
-            ["pg_ctlcluster", "--skip-systemctl-redirect", version, cluster, "start"],
-            capture_output=True,
-            timeout=120,
-            check=False,
-        )
-
-
-def server_tools_present() -> bool:
-    from shutil import which
-
-    return all(which(tool) for tool in ("rabbitmqctl", "rabbitmq-diagnostics", "pg_ctlcluster", "pg_isready"))
 
 
 # --- results ----------------------------------------------------------------------------------

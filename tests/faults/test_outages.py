@@ -2,10 +2,10 @@
 run of invitations.
 
 These cases stop the whole RabbitMQ node (`rabbitmqctl stop_app` / `start_app`) or the whole
-PostgreSQL cluster (`pg_ctlcluster ... stop` / `start`): every vhost and every database on this
-machine goes down with it, including those of anything else running here (another test run, a
-`make up`). That is the point of the case, and acceptable on a CI or development machine; the
-fixture leaves both servers running whatever happens.
+PostgreSQL cluster (`pg_ctl stop -m fast` / `start`), every vhost and database on it with it: the
+suite's own node and cluster (`own_servers`, `devtools.private_servers`), never the machine's, so
+nothing else running here (another test run, a `make up`) notices. The fixture leaves both
+running whatever happens.
 
 Staff keep sending invitations at a steady pace through the outage, and send again any that was
 refused, as a person would.
@@ -18,7 +18,6 @@ hanging (the bound is "did not hang", not a speed).
 
 from __future__ import annotations
 
-import subprocess
 import threading
 import time
 from collections import Counter
@@ -28,6 +27,7 @@ from typing import Any
 
 import pytest
 
+from devtools.private_servers import PrivateServers
 from devtools.stack import readiness
 from tests.faults.conftest import (
     ARTIFACTS,
@@ -36,20 +36,11 @@ from tests.faults.conftest import (
     RPC_TIMEOUT_SECONDS,
     Attempt,
     count_emails,
-    postgres_cluster,
-    postgres_running,
-    rabbitmq_running,
-    server_tools_present,
     size,
     wait_until,
 )
 
-pytestmark = [
-    pytest.mark.skipif(
-        not server_tools_present(), reason="needs rabbitmqctl and pg_ctlcluster on this machine"
-    ),
-    pytest.mark.timeout(1500 if FULL else 400),
-]
+pytestmark = pytest.mark.timeout(1500 if FULL else 400)
 
 # The platform's own back-off of failing event handlers (README's default): an event handled while
 # the database is down is retried for 36 s before it is parked. The suite's shorter default would
@@ -67,28 +58,20 @@ def staff(platform):
     return platform.new_organization()
 
 
-def stop_server(server: str) -> None:
+def stop_server(servers: PrivateServers, server: str) -> None:
+    """Stop the suite's own broker or database (each refuses the machine's ports)."""
     if server == "rabbitmq":
-        command = ["rabbitmqctl", "stop_app"]
+        servers.rabbitmq.stop()
     else:
-        version, cluster = postgres_cluster()
-        command = ["pg_ctlcluster", "--skip-systemctl-redirect", version, cluster, "stop", "-m", "fast"]
-    subprocess.run(command, check=True, capture_output=True, timeout=120)
+        servers.postgres.stop()
 
 
-def start_server(server: str) -> None:
+def start_server(servers: PrivateServers, server: str) -> None:
+    """Start it again, and wait until it answers."""
     if server == "rabbitmq":
-        subprocess.run(["rabbitmqctl", "start_app"], check=True, capture_output=True, timeout=120)
-        wait_until(rabbitmq_running, 120, "RabbitMQ to run again", every=1)
+        servers.rabbitmq.start()
     else:
-        version, cluster = postgres_cluster()
-        subprocess.run(
-            ["pg_ctlcluster", "--skip-systemctl-redirect", version, cluster, "start"],
-            check=True,
-            capture_output=True,
-            timeout=120,
-        )
-        wait_until(postgres_running, 120, "PostgreSQL to accept connections again", every=0.5)
+        servers.postgres.start()
 
 
 def paced(staff, tenants, seconds: float, workers: int = 8) -> list[Attempt]:
@@ -108,7 +91,7 @@ def paced(staff, tenants, seconds: float, workers: int = 8) -> list[Attempt]:
 
 
 @pytest.mark.parametrize("server", ["rabbitmq", "postgresql"])
-def test_an_outage_loses_nothing_and_every_service_reconnects(platform, staff, results, server):
+def test_an_outage_loses_nothing_and_every_service_reconnects(platform, own_servers, staff, results, server):
     """Invariant: 0 lost (every contact's email arrives and its invitation ends delivered); no
     process had to be restarted; requests during the outage were answered (an error) within the
     RPC timeout plus a margin; an outage is answered 503 or 504."""
@@ -121,11 +104,11 @@ def test_an_outage_loses_nothing_and_every_service_reconnects(platform, staff, r
     def break_and_mend() -> None:
         time.sleep(RUN_SECONDS / 3)
         outage["stopping"] = time.time()
-        stop_server(server)
+        stop_server(own_servers, server)
         outage["down"] = time.time()
         time.sleep(DOWN_SECONDS)
         outage["starting"] = time.time()
-        start_server(server)
+        start_server(own_servers, server)
         outage["up"] = time.time()
 
     breaker = threading.Thread(target=break_and_mend, name=f"{server}-outage")
