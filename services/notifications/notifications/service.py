@@ -6,6 +6,7 @@ from typing import Any
 
 from notifications import handlers
 from notifications.models import outbox
+from shared import topology as t
 from shared.contracts import events as e
 from shared.contracts import notifications as n
 from shared.contracts.errors import ServiceError
@@ -36,21 +37,21 @@ class NotificationsService(HealthCheck):
     remote = ServiceRpc()
     settings = Settings()
 
-    @batch_event_handler("invitations", "invitation_sent")
+    @batch_event_handler(t.INVITATION_SENT)
     def on_invitation_sent(self, payloads: list[Json]) -> None:
         events = [parse(e.InvitationSent, payload) for payload in payloads]
-        handlers.queue_invitations(self.db, events, "on_invitation_sent")
+        handlers.queue_invitations(self.db, events, t.INVITATION_SENT.inbox_key)
 
-    @event_handler("invitations", "password_reset_requested")
+    @event_handler(t.PASSWORD_RESET_REQUESTED)
     def on_password_reset_requested(self, payload: Json) -> None:
         event = parse(e.PasswordResetRequested, payload)
-        handlers.queue_password_reset(self.db, event, "on_password_reset_requested")
+        handlers.queue_password_reset(self.db, event, t.PASSWORD_RESET_REQUESTED.inbox_key)
 
-    @event_handler("properties", "maintenance_request_updated")
+    @event_handler(t.MAINTENANCE_REQUEST_UPDATED)
     def on_maintenance_request_updated(self, payload: Json) -> None:
         event = parse(e.MaintenanceRequestUpdated, payload)
         handlers.tell_tenants_of_maintenance_update(
-            self.db, self.remote, self.settings, event, "on_maintenance_request_updated"
+            self.db, self.remote, self.settings, event, t.MAINTENANCE_REQUEST_UPDATED.inbox_key
         )
 
     @rpc(**expected)
