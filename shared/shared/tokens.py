@@ -13,8 +13,3 @@ def new_secret() -> str:
 
 def digest(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
-
-
-def normalize_email(email: str) -> str:
-    """The form two emails are compared in: the same mailbox written twice is one person."""
-    return email.strip().lower()

@@ -19,9 +19,9 @@ from contacts.rows import contact_snapshot, contact_view
 from contacts.staff import contact_editor
 from shared.contracts import contacts as c
 from shared.contracts import events as e
+from shared.contracts.common import normalize_email
 from shared.contracts.errors import DuplicateContact, InvalidInput, NotFound
 from shared.outbox import record_event
-from shared.tokens import normalize_email
 
 
 def _phone(phone: str | None, locale: str, field: str) -> str | None:

@@ -13,10 +13,10 @@ from contacts.models import Organization, StaffApiToken, StaffMember
 from contacts.rows import organization_view, staff_view
 from contacts.staff import check_password
 from shared.contracts import contacts as c
-from shared.contracts.common import StaffRole
+from shared.contracts.common import StaffRole, normalize_email
 from shared.contracts.errors import InvalidInput, NotFound
 from shared.passwords import Passwords
-from shared.tokens import digest, normalize_email
+from shared.tokens import digest
 
 
 def create_organization(

@@ -10,10 +10,9 @@ from contacts import domain
 from contacts.models import Organization, StaffMember
 from contacts.rows import staff_view
 from shared.contracts import contacts as c
-from shared.contracts.common import StaffActor, StaffRole
+from shared.contracts.common import StaffActor, StaffRole, normalize_email
 from shared.contracts.errors import InvalidInput, PasswordRejected, PermissionDenied
 from shared.passwords import Passwords, password_problems
-from shared.tokens import normalize_email
 
 
 def check_password(password: str, email: str) -> None:

@@ -14,9 +14,10 @@ from contacts.rows import organization_view, staff_view
 from contacts.staff import active_staff_or_none
 from shared import throttle
 from shared.contracts import contacts as c
+from shared.contracts.common import normalize_email
 from shared.contracts.errors import InvalidCredentials
 from shared.passwords import Passwords
-from shared.tokens import digest, new_secret, normalize_email
+from shared.tokens import digest, new_secret
 
 
 def _principal(session: Session, staff: StaffMember) -> c.StaffPrincipal:

@@ -22,11 +22,11 @@ from invitations.settings import InvitationsSettings
 from shared import throttle
 from shared.contracts import events as e
 from shared.contracts import invitations as i
-from shared.contracts.common import ContactType, InvitationState
+from shared.contracts.common import ContactType, InvitationState, normalize_email
 from shared.contracts.errors import Conflict, InvalidCredentials, InvalidInput, PasswordRejected
 from shared.outbox import record_event
 from shared.passwords import Passwords, password_problems
-from shared.tokens import digest, new_secret, normalize_email
+from shared.tokens import digest, new_secret
 
 S = InvitationState
 

@@ -26,13 +26,13 @@ from invitations.settings import InvitationsSettings
 from shared import faults
 from shared.contracts import events as e
 from shared.contracts import invitations as i
-from shared.contracts.common import InvitationState, StaffActor
+from shared.contracts.common import InvitationState, StaffActor, normalize_email
 from shared.contracts.contacts import ContactView, OrganizationView
 from shared.contracts.errors import Conflict, NotEligible, NotFound, RateLimited, ServiceError
 from shared.db import table
 from shared.outbox import record_events
 from shared.sealing import seal
-from shared.tokens import digest, new_secret, normalize_email
+from shared.tokens import digest, new_secret
 
 S = InvitationState
 

@@ -23,11 +23,10 @@ from invitations.models import AccessGrant, Invitation, inbox
 from invitations.revoking import withdraw_access
 from invitations.rows import add_audit, lock_contact, lock_contacts
 from shared.contracts import events as e
-from shared.contracts.common import ContactType
+from shared.contracts.common import ContactType, normalize_email
 from shared.contracts.invitations import RevokeResult
 from shared.contracts.properties import GET_CONTACT_LINKS_MANY, GetContactLinksMany
 from shared.outbox import first_time_seen
-from shared.tokens import normalize_email
 
 
 def on_lease_ended(session: Session, rpc: Any, event: e.LeaseEnded, handler: str, now: datetime) -> None:

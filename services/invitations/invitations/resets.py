@@ -22,10 +22,11 @@ from invitations.settings import InvitationsSettings
 from shared import throttle
 from shared.contracts import events as e
 from shared.contracts import invitations as i
+from shared.contracts.common import normalize_email
 from shared.outbox import record_event
 from shared.passwords import Passwords
 from shared.sealing import seal
-from shared.tokens import digest, new_secret, normalize_email
+from shared.tokens import digest, new_secret
 
 
 def request_password_reset(session: Session, email: str, now: datetime) -> None:

@@ -15,9 +15,8 @@ from invitations.models import AccessGrant, PortalAccount, outbox
 from invitations.rows import add_audit, end_live_invitations, end_sessions, lock_contact
 from shared.contracts import events as e
 from shared.contracts import invitations as i
-from shared.contracts.common import InvitationState
+from shared.contracts.common import InvitationState, normalize_email
 from shared.outbox import record_event
-from shared.tokens import normalize_email
 
 S = InvitationState
 

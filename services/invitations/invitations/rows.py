@@ -17,9 +17,8 @@ from sqlalchemy.orm import Session
 from invitations import domain
 from invitations.models import AccessAudit, AccessGrant, Invitation, InvitationHistory, PortalSession
 from shared.contracts import invitations as i
-from shared.contracts.common import InvitationState
+from shared.contracts.common import InvitationState, normalize_email
 from shared.contracts.errors import TokenNotUsable
-from shared.tokens import normalize_email
 
 S = InvitationState
 

@@ -23,10 +23,9 @@ from shared.contracts import contacts as c
 from shared.contracts import events as e
 from shared.contracts import invitations as i
 from shared.contracts import notifications as n
-from shared.contracts.common import utc_now
+from shared.contracts.common import normalize_email, utc_now
 from shared.db import table
 from shared.outbox import first_time_seen, first_time_seen_many, record_events
-from shared.tokens import normalize_email
 
 # --- queueing ---------------------------------------------------------------------------------
 

@@ -60,6 +60,13 @@ def _check_email(value: str) -> str:
 
 
 Email = Annotated[str, StringConstraints(strip_whitespace=True, max_length=254), AfterValidator(_check_email)]
+
+
+def normalize_email(email: str) -> str:
+    """The form two emails are compared in: the same mailbox written twice is one person."""
+    return email.strip().lower()
+
+
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
 ShortText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 Locale = Annotated[str, StringConstraints(pattern=r"^[a-z]{2,3}(-[A-Z]{2})?$")]

@@ -22,10 +22,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from notifications.models import Delivery, Suppression, outbox
 from notifications.settings import NotificationsSettings
 from shared.contracts import events as e
+from shared.contracts.common import normalize_email
 from shared.contracts.notifications import DeliveryStatus
 from shared.db import POOL_TIMEOUT_SECONDS, batch_inserts, check_when_idle, connect_args, unnest
 from shared.outbox import record_event, record_events
-from shared.tokens import normalize_email
 
 S = DeliveryStatus
 REASON_MAX_LENGTH = 1000
