@@ -74,7 +74,7 @@ class FileUpload(Request):
 class UploadDocument(Request):
     """Staff store a document on exactly one of a lease, a property or a client group, shared with
     the contact types in `audiences` (None: the default for its kind and scope, see
-    `properties/document_rules.py`; an empty list: staff only)."""
+    `properties/rules/documents.py`; an empty list: staff only)."""
 
     actor: StaffActor
     kind: DocumentKind
