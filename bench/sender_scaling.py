@@ -50,7 +50,6 @@ from notifications.settings import NotificationsSettings
 from shared.contracts import events as e
 from shared.contracts.common import utc_now
 from shared.sealing import seal
-from shared.settings import CommonSettings
 from shared.testing.infra import InfraError, check_postgres, check_rabbitmq
 from shared.topology import event_exchange_name
 
@@ -179,7 +178,7 @@ def run_round(
     tag: str,
 ) -> dict[str, Any]:
     domain = f"{tag}.senders.example.com"
-    key = CommonSettings().link_sealing_key
+    key = NotificationsSettings().link_sealing_key
     events = invitation_events(messages, domain, platform.config.public_base_url, key)
     recipients = {event.email for event in events}
     asyncio.run(publish(platform.amqp_uri, events))

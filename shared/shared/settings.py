@@ -22,8 +22,6 @@ class CommonSettings(BaseSettings):
     amqp_uri: str = "amqp://guest:guest@localhost:5672/"
     log_level: str = "INFO"
     rpc_timeout_seconds: float = Field(default=10.0, gt=0, le=300)
-    # Key that seals invitation and reset links for the notifications service (Fernet, base64).
-    link_sealing_key: str = DEV_LINK_SEALING_KEY
     # Declare event queues as RabbitMQ quorum queues (a cluster); classic durable queues otherwise.
     quorum_queues: bool = False
 
@@ -37,12 +35,6 @@ class CommonSettings(BaseSettings):
         if not value.startswith("postgresql+psycopg://"):
             raise ValueError("DATABASE_URL must be a postgresql:// URL")
         return value
-
-    @model_validator(mode="after")
-    def _no_default_secrets_in_production(self) -> CommonSettings:
-        if self.environment == "production" and self.link_sealing_key == DEV_LINK_SEALING_KEY:
-            raise ValueError("LINK_SEALING_KEY must be set outside development")
-        return self
 
 
 class ServiceSettings(CommonSettings):
@@ -65,3 +57,18 @@ class ServiceSettings(CommonSettings):
             "serializer": "json",
             "SETTINGS": self,
         }
+
+
+class SealingServiceSettings(ServiceSettings):
+    """A process that seals links (invitations) or opens them (notifications and its sender). No
+    other process has the key: a gateway, contacts or properties process that is broken into
+    cannot open the links in events."""
+
+    # Key that seals invitation and reset links for the notifications service (Fernet, base64).
+    link_sealing_key: str = DEV_LINK_SEALING_KEY
+
+    @model_validator(mode="after")
+    def _no_default_secrets_in_production(self) -> SealingServiceSettings:
+        if self.environment == "production" and self.link_sealing_key == DEV_LINK_SEALING_KEY:
+            raise ValueError("LINK_SEALING_KEY must be set outside development")
+        return self

@@ -185,12 +185,17 @@ def test_one_link_sealing_key_for_all_and_the_development_one_by_default(
     assert {environment(services[name])["ENVIRONMENT"] for name in APPS} == {"development"}
 
 
+def test_only_the_processes_that_seal_or_open_links_hold_the_key(services: dict[str, dict[str, Any]]) -> None:
+    holders = {name for name in APPS if "LINK_SEALING_KEY" in environment(services[name])}
+    assert holders == NEEDS["LINK_SEALING_KEY"], "the gateway, contacts and properties never hold it"
+
+
 def test_the_common_environment_is_one_anchor(compose_path: Path, compose: dict[str, Any]) -> None:
     assert "x-app-env" in compose
     text = compose_path.read_text()
     assert "x-app-env: &app-env" in text
     assert len(re.findall(r"^\s+LINK_SEALING_KEY:", text, re.MULTILINE)) == 1, (
-        "the key is set once, in the anchor"
+        "the key is set once, in its anchor"
     )
 
 

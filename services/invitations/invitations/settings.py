@@ -4,10 +4,10 @@ from datetime import timedelta
 
 from pydantic import AnyHttpUrl, Field
 
-from shared.settings import ServiceSettings
+from shared.settings import SealingServiceSettings
 
 
-class InvitationsSettings(ServiceSettings):
+class InvitationsSettings(SealingServiceSettings):
     # Every link in an email starts with this, whatever Host header a request came with.
     public_base_url: AnyHttpUrl = AnyHttpUrl("http://localhost:8000")
     invitation_expiry_hours: float = Field(default=7 * 24, gt=0, le=90 * 24)

@@ -5,10 +5,10 @@ from functools import cached_property
 
 from pydantic import AnyHttpUrl, Field, SecretStr, field_validator, model_validator
 
-from shared.settings import ServiceSettings
+from shared.settings import SealingServiceSettings
 
 
-class NotificationsSettings(ServiceSettings):
+class NotificationsSettings(SealingServiceSettings):
     """Settings of both notifications processes: the nameko service and the SMTP sender."""
 
     smtp_host: str = "localhost"
