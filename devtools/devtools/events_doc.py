@@ -47,34 +47,46 @@ when it is out of date.
 
 ## Subscribing from outside Python
 
-Declare a durable queue of your own and bind it to the exchange with the event types you want
-(`#` for all). RabbitMQ keeps events for a bound queue while your consumer is down; it drops
-events published before any queue is bound, so bind first. Use a name of your own (not `evt-…`,
-which the platform uses), and acknowledge a message only after you have handled it.
+Declare a durable queue of your own and bind it to the exchange once for each event type you want,
+or with `#` for all of them. A routing key is one word of a topic exchange (`access_granted`): `*`
+stands for a whole word, so a pattern such as `access_*` matches no event. RabbitMQ keeps events for
+a bound queue while your consumer is down; it drops events published before any queue is bound, so
+bind first. Use a name of your own (not `evt-…`, which the platform uses), and acknowledge a message
+only after you have handled it. The examples use the default vhost, `/`, written `%2F` in URLs.
 
 With the management API (`rabbitmq_management`) and curl:
 
 ```sh
-curl -u guest:guest -X PUT -H 'content-type: application/json' \\
+curl -fsS -u guest:guest -X PUT -H 'content-type: application/json' \\
   -d '{"durable": true}' http://localhost:15672/api/queues/%2F/crm.portal-access
-curl -u guest:guest -X POST -H 'content-type: application/json' \\
-  -d '{"routing_key": "access_*"}' \\
-  http://localhost:15672/api/bindings/%2F/e/invitations.events/q/crm.portal-access
+for key in access_granted access_revoked; do
+  curl -fsS -u guest:guest -X POST -H 'content-type: application/json' \\
+    -d "{\\"routing_key\\": \\"$key\\"}" \\
+    http://localhost:15672/api/bindings/%2F/e/invitations.events/q/crm.portal-access
+done
 ```
 
-Or in Node.js with amqplib:
+Or in Node.js with amqplib (`npm install amqplib`), as a CommonJS script:
 
 ```js
 const amqp = require("amqplib");
-const conn = await amqp.connect("amqp://guest:guest@localhost:5672/");
-const ch = await conn.createChannel();
-await ch.assertExchange("invitations.events", "topic", { durable: true });
-const { queue } = await ch.assertQueue("crm.portal-access", { durable: true });
-for (const key of ["access_granted", "access_revoked"]) await ch.bindQueue(queue, "invitations.events", key);
-await ch.consume(queue, (msg) => {
-  const event = JSON.parse(msg.content.toString());
-  if (!alreadyHandled(event.event_id)) handle(msg.properties.type, event);
-  ch.ack(msg);
+
+async function main() {
+  const conn = await amqp.connect("amqp://guest:guest@localhost:5672/%2F");
+  const ch = await conn.createChannel();
+  await ch.assertExchange("invitations.events", "topic", { durable: true });
+  const { queue } = await ch.assertQueue("crm.portal-access", { durable: true });
+  for (const key of ["access_granted", "access_revoked"]) await ch.bindQueue(queue, "invitations.events", key);
+  await ch.consume(queue, (msg) => {
+    const event = JSON.parse(msg.content.toString());
+    console.log(msg.properties.type, event.event_id); // handle it here, once per event_id
+    ch.ack(msg);
+  });
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
 });
 ```
 
