@@ -76,7 +76,9 @@ async function main() {
   const ch = await conn.createChannel();
   await ch.assertExchange("invitations.events", "topic", { durable: true });
   const { queue } = await ch.assertQueue("crm.portal-access", { durable: true });
-  for (const key of ["access_granted", "access_revoked"]) await ch.bindQueue(queue, "invitations.events", key);
+  for (const key of ["access_granted", "access_revoked"]) {
+    await ch.bindQueue(queue, "invitations.events", key);
+  }
   await ch.consume(queue, (msg) => {
     const event = JSON.parse(msg.content.toString());
     console.log(msg.properties.type, event.event_id); // handle it here, once per event_id
