@@ -350,6 +350,7 @@ def test_the_admin_command_makes_an_organization_whose_admin_can_sign_in(platfor
             email,
             "--admin-name",
             "Fay Founder",
+            "--show-api-token",
         ],
         env=env,
         capture_output=True,
@@ -386,9 +387,9 @@ def test_the_admin_command_makes_an_organization_whose_admin_can_sign_in(platfor
             random_email(),
             "--admin-name",
             "W",
-            "--admin-password",
-            "password1234",
+            "--password-stdin",
         ],
+        input="password1234\n",
         env=env,
         capture_output=True,
         text=True,
@@ -397,6 +398,60 @@ def test_the_admin_command_makes_an_organization_whose_admin_can_sign_in(platfor
     )
     assert weak.returncode == 2
     assert "too common" in weak.stderr
+
+
+def test_the_admin_command_takes_no_secret_on_its_command_line_and_shows_the_token_only_when_asked(
+    platform,
+):
+    import os
+    import subprocess
+    import sys
+
+    env = {
+        **os.environ,
+        "AMQP_URI": platform.config.amqp_uri,
+        "PUBLIC_BASE_URL": platform.config.public_base_url,
+    }
+    command = [
+        sys.executable,
+        "-m",
+        "portal_gateway.admin",
+        "create-organization",
+        "--name",
+        "Quiet Lettings",
+    ]
+    email, password = random_email("quiet"), "a long passphrase of my own 7"
+    platform.secrets_seen.add(password)
+    made = subprocess.run(
+        [*command, "--admin-email", email, "--admin-name", "Quinn Quiet", "--password-stdin"],
+        input=password + "\n",
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert made.returncode == 0, made.stderr
+    assert password not in made.stdout + made.stderr, "a password the admin chose is never echoed"
+    assert "pat_" not in made.stdout + made.stderr, "the API token is shown only when asked"
+    assert "--show-api-token" in made.stdout
+    console = platform.browser_client()
+    form = console.get("/console/login")
+    signed_in = console.post(
+        "/console/login", data={"csrf_token": csrf(form), "email": email, "password": password}
+    )
+    assert (signed_in.status_code, signed_in.headers["location"]) == (303, "/console/contacts?type=tenant")
+
+    on_the_command_line = subprocess.run(
+        [*command, "--admin-email", random_email(), "--admin-name", "Q", "--admin-password", password],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert on_the_command_line.returncode == 2
+    assert "unrecognized arguments: --admin-password" in on_the_command_line.stderr
 
 
 def test_a_person_invited_by_a_second_organization_joins_it_to_their_one_account(platform):

@@ -1,7 +1,9 @@
 """`python -m portal_gateway.admin create-organization`: a new organization with its first admin.
 
-Prints how the admin signs in to the staff console and the API token for the staff API. The
-password and token are shown once, here, and stored nowhere readable.
+Prints how the admin signs in to the staff console. Nothing secret goes on the command line, where
+shell history and the process list keep it: a password of your own comes on standard input
+(`--password-stdin`), else a strong one is generated and shown once. The admin's API token is shown
+only when asked (`--show-api-token`); both are stored nowhere readable.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ import argparse
 import asyncio
 import secrets
 import sys
+from typing import TextIO
 
 from portal_gateway.settings import GatewaySettings
 from shared.contracts import contacts as c
@@ -38,21 +41,43 @@ async def create_organization(
         await rpc.close()
 
 
-def sign_in_instructions(settings: GatewaySettings, created: c.OrganizationCreated, password: str) -> str:
+def sign_in_instructions(
+    settings: GatewaySettings,
+    created: c.OrganizationCreated,
+    generated_password: str | None,
+    show_api_token: bool,
+) -> str:
+    """What the admin needs to sign in: the password only if it was generated here (a password
+    they chose is never echoed), the API token only if they asked for it."""
     base = str(settings.public_base_url).rstrip("/")
-    return "\n".join(
-        [
-            f"Organization {created.organization.name!r} created ({created.organization.id}).",
-            "",
-            f"  Staff console   {base}/console/login",
-            f"  Sign in as      {created.admin.email}",
-            f"  Password        {password}",
+    lines = [
+        f"Organization {created.organization.name!r} created ({created.organization.id}).",
+        "",
+        f"  Staff console   {base}/console/login",
+        f"  Sign in as      {created.admin.email}",
+    ]
+    if generated_password is not None:
+        lines.append(f"  Password        {generated_password}")
+    if show_api_token:
+        lines += [
             f"  API token       {created.api_token}",
             f"  API docs        {base}/docs   (send: Authorization: Bearer <API token>)",
-            "",
-            "The password and the token are shown only now; keep them somewhere safe.",
         ]
-    )
+    lines.append("")
+    shown = [
+        *(["the password"] if generated_password is not None else []),
+        *(["the API token"] if show_api_token else []),
+    ]
+    if shown:
+        lines.append(f"{' and '.join(shown).capitalize()} shown only now; keep them somewhere safe.")
+    if not show_api_token:
+        lines.append("The admin's API token was not shown (--show-api-token shows it).")
+    return "\n".join(lines)
+
+
+def read_password(stream: TextIO) -> str:
+    """The first line of `stream`, without its line end."""
+    return stream.readline().rstrip("\r\n")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -63,12 +88,19 @@ def main(argv: list[str] | None = None) -> int:
     create.add_argument("--admin-email", required=True)
     create.add_argument("--admin-name", required=True)
     create.add_argument(
-        "--admin-password", help="at least 12 characters; a strong one is generated if omitted"
+        "--password-stdin",
+        action="store_true",
+        help="read the admin's password (at least 12 characters) from standard input; "
+        "a strong one is generated and shown if omitted",
+    )
+    create.add_argument(
+        "--show-api-token", action="store_true", help="print the admin's API token for the staff API"
     )
     args = parser.parse_args(argv)
 
     settings = GatewaySettings()
-    password = args.admin_password or secrets.token_urlsafe(12)
+    generated = None if args.password_stdin else secrets.token_urlsafe(12)
+    password = read_password(sys.stdin) if generated is None else generated
     try:
         created = asyncio.run(
             create_organization(settings, args.name, args.admin_email, args.admin_name, password)
@@ -81,7 +113,7 @@ def main(argv: list[str] | None = None) -> int:
     except ServiceError as exc:
         print(f"Not created: {exc.message}. Is the platform running (make up)?", file=sys.stderr)
         return 1
-    print(sign_in_instructions(settings, created, password))
+    print(sign_in_instructions(settings, created, generated, args.show_api_token))
     return 0
 
 
