@@ -3,7 +3,10 @@ read from the SMTP sink and its link followed, as a person would."""
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
+import sys
 import time
 
 import httpx
@@ -327,36 +330,30 @@ def test_signing_out_ends_the_session_on_the_server(platform):
     assert (after.status_code, after.headers["location"]) == (303, "/login")
 
 
-def test_the_admin_command_makes_an_organization_whose_admin_can_sign_in(platform):
-    import os
-    import subprocess
-    import sys
-
-    email = random_email("founder")
+def admin_command(platform, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+    """`python -m portal_gateway.admin create-organization ARGS`, run against the test platform."""
     env = {
         **os.environ,
         "AMQP_URI": platform.config.amqp_uri,
         "PUBLIC_BASE_URL": platform.config.public_base_url,
     }
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "portal_gateway.admin",
-            "create-organization",
-            "--name",
-            "Founders Lettings",
-            "--admin-email",
-            email,
-            "--admin-name",
-            "Fay Founder",
-            "--show-api-token",
-        ],
+    return subprocess.run(
+        [sys.executable, "-m", "portal_gateway.admin", "create-organization", *args],
+        input=stdin,
         env=env,
         capture_output=True,
         text=True,
         timeout=60,
         check=False,
+    )
+
+
+def test_the_admin_command_makes_an_organization_whose_admin_can_sign_in(platform):
+    email = random_email("founder")
+    result = admin_command(
+        platform,
+        *("--name", "Founders Lettings", "--admin-email", email, "--admin-name", "Fay Founder"),
+        "--show-api-token",
     )
     assert result.returncode == 0, result.stderr
     printed = dict(
@@ -375,26 +372,10 @@ def test_the_admin_command_makes_an_organization_whose_admin_can_sign_in(platfor
     me = httpx.get(f"{platform.url}/api/v1/me", headers={"Authorization": f"Bearer {printed['API token']}"})
     assert me.json()["organization"]["name"] == "Founders Lettings"
 
-    weak = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "portal_gateway.admin",
-            "create-organization",
-            "--name",
-            "Weak",
-            "--admin-email",
-            random_email(),
-            "--admin-name",
-            "W",
-            "--password-stdin",
-        ],
-        input="password1234\n",
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
+    weak = admin_command(
+        platform,
+        *("--name", "Weak", "--admin-email", random_email(), "--admin-name", "W", "--password-stdin"),
+        stdin="password1234\n",
     )
     assert weak.returncode == 2
     assert "too common" in weak.stderr
@@ -403,33 +384,13 @@ def test_the_admin_command_makes_an_organization_whose_admin_can_sign_in(platfor
 def test_the_admin_command_takes_no_secret_on_its_command_line_and_shows_the_token_only_when_asked(
     platform,
 ):
-    import os
-    import subprocess
-    import sys
-
-    env = {
-        **os.environ,
-        "AMQP_URI": platform.config.amqp_uri,
-        "PUBLIC_BASE_URL": platform.config.public_base_url,
-    }
-    command = [
-        sys.executable,
-        "-m",
-        "portal_gateway.admin",
-        "create-organization",
-        "--name",
-        "Quiet Lettings",
-    ]
     email, password = random_email("quiet"), "a long passphrase of my own 7"
     platform.secrets_seen.add(password)
-    made = subprocess.run(
-        [*command, "--admin-email", email, "--admin-name", "Quinn Quiet", "--password-stdin"],
-        input=password + "\n",
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
+    made = admin_command(
+        platform,
+        *("--name", "Quiet Lettings", "--admin-email", email, "--admin-name", "Quinn Quiet"),
+        "--password-stdin",
+        stdin=password + "\n",
     )
     assert made.returncode == 0, made.stderr
     assert password not in made.stdout + made.stderr, "a password the admin chose is never echoed"
@@ -442,13 +403,10 @@ def test_the_admin_command_takes_no_secret_on_its_command_line_and_shows_the_tok
     )
     assert (signed_in.status_code, signed_in.headers["location"]) == (303, "/console/contacts?type=tenant")
 
-    on_the_command_line = subprocess.run(
-        [*command, "--admin-email", random_email(), "--admin-name", "Q", "--admin-password", password],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
+    on_the_command_line = admin_command(
+        platform,
+        *("--name", "Loud Lettings", "--admin-email", random_email(), "--admin-name", "Q"),
+        *("--admin-password", password),
     )
     assert on_the_command_line.returncode == 2
     assert "unrecognized arguments: --admin-password" in on_the_command_line.stderr
