@@ -338,10 +338,26 @@ class RpcCaller:
                 events.pop(correlation_id, None)
 
 
+class SafeReplyListener(ReplyListener):
+    """nameko's reply listener, except when the broker connection goes while a reply is acked:
+    nameko catches only amqp's ConnectionError there, so the socket's ConnectionResetError killed
+    the whole service container (seen in the fault suite's broker outage). The reply is still handed
+    to its caller; unacked, it is dropped with the connection. The service lives on and reconnects."""
+
+    def handle_message(self, body: Any, message: Any) -> None:
+        try:
+            self.queue_consumer.ack_message(message)
+        except BROKER_ERRORS as exc:
+            log.warning("could not ack an RPC reply, the broker connection is gone (%s)", type(exc).__name__)
+        reply_event = self._reply_events.pop(message.properties.get("correlation_id"), None)
+        if reply_event is not None:
+            reply_event.send(body)
+
+
 class ServiceRpc(DependencyProvider):
     """Gives a worker `call(METHOD, request)` with the configured RPC timeout."""
 
-    rpc_reply_listener = ReplyListener()
+    rpc_reply_listener = SafeReplyListener()
 
     def get_dependency(self, worker_ctx: Any) -> RpcCaller:
         settings = self.container.config["SETTINGS"]
