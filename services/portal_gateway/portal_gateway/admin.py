@@ -64,12 +64,8 @@ def sign_in_instructions(
             f"  API docs        {base}/docs   (send: Authorization: Bearer <API token>)",
         ]
     lines.append("")
-    shown = [
-        *(["the password"] if generated_password is not None else []),
-        *(["the API token"] if show_api_token else []),
-    ]
-    if shown:
-        lines.append(f"{' and '.join(shown).capitalize()} shown only now; keep them somewhere safe.")
+    if generated_password is not None or show_api_token:
+        lines.append("What is shown above is shown only now; keep it somewhere safe.")
     if not show_api_token:
         lines.append("The admin's API token was not shown (--show-api-token shows it).")
     return "\n".join(lines)
