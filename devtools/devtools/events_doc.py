@@ -47,23 +47,61 @@ when it is out of date.
 
 ## Subscribing from outside Python
 
-Declare a durable queue of your own and bind it to the exchange once for each event type you want,
-or with `#` for all of them. A routing key is one word of a topic exchange (`access_granted`): `*`
-stands for a whole word, so a pattern such as `access_*` matches no event. RabbitMQ keeps events for
-a bound queue while your consumer is down; it drops events published before any queue is bound, so
-bind first. Use a name of your own (not `evt-…`, which the platform uses), and acknowledge a message
-only after you have handled it. The examples use the default vhost, `/`, written `%2F` in URLs.
+A system outside the platform gets a broker login of its own, which may declare, bind and read
+queues named `<login>.<anything>` on the four events exchanges, and nothing else: it cannot
+publish (an event, or a call to a service), and it cannot read the platform's own queues. The
+platform's services accept an event only from the service that owns its exchange (RabbitMQ's
+validated `user_id`), so even a login that could publish would change nothing.
 
-With the management API (`rabbitmq_management`) and curl:
+A broker administrator makes the login once, here `crm`, with the management API
+(`rabbitmq_management`) and curl. The examples use the default vhost, `/`, written `%2F` in URLs:
 
 ```sh
-curl -fsS -u guest:guest -X PUT -H 'content-type: application/json' \\
-  -d '{"durable": true}' http://localhost:15672/api/queues/%2F/crm.portal-access
-for key in access_granted access_revoked; do
-  curl -fsS -u guest:guest -X POST -H 'content-type: application/json' \\
-    -d "{\\"routing_key\\": \\"$key\\"}" \\
-    http://localhost:15672/api/bindings/%2F/e/invitations.events/q/crm.portal-access
-done
+curl -fsS -u admin:admin-password -X PUT -H 'content-type: application/json' \\
+  -d '{"password": "crm-password", "tags": ""}' http://localhost:15672/api/users/crm
+curl -fsS -u admin:admin-password -X PUT -H 'content-type: application/json' \\
+  -d '{"configure": "^crm\\\\..+$", "write": "^crm\\\\..+$",
+       "read": "^(crm\\\\..+|(contacts|invitations|notifications|properties)\\\\.events)$"}' \\
+  http://localhost:15672/api/permissions/%2F/crm
+```
+
+With that login, declare a durable queue of your own and bind it to the exchange once for each
+event type you want, or with `#` for all of them. A routing key is one word of a topic exchange
+(`access_granted`): `*` stands for a whole word, so a pattern such as `access_*` matches no event.
+RabbitMQ keeps events for a bound queue while your consumer is down; it drops events published
+before any queue is bound, so bind first. Do not declare the exchange (the platform has, and your
+login may not); acknowledge a message only after you have handled it.
+
+In Python with kombu (`pip install kombu`):
+
+```python
+from kombu import Connection, Exchange, Queue
+
+exchange = Exchange("invitations.events", type="topic", no_declare=True)
+queue = Queue(
+    "crm.portal-access",
+    exchange=exchange,
+    bindings=[],
+    durable=True,
+)
+
+
+def handle(body, message):
+    print(message.properties["type"], body["event_id"], flush=True)  # handle it once per event_id
+    message.ack()
+
+
+with Connection("amqp://crm:crm-password@localhost:5672/%2F") as conn:
+    bound = queue(conn.default_channel)
+    bound.declare()
+    for key in ["access_granted", "access_revoked"]:
+        bound.bind_to(exchange="invitations.events", routing_key=key)
+    with conn.Consumer(bound, callbacks=[handle], accept=["json"]):
+        while True:
+            try:
+                conn.drain_events(timeout=60)
+            except TimeoutError:
+                conn.heartbeat_check()
 ```
 
 Or in Node.js with amqplib (`npm install amqplib`), as a CommonJS script:
@@ -72,9 +110,8 @@ Or in Node.js with amqplib (`npm install amqplib`), as a CommonJS script:
 const amqp = require("amqplib");
 
 async function main() {
-  const conn = await amqp.connect("amqp://guest:guest@localhost:5672/%2F");
+  const conn = await amqp.connect("amqp://crm:crm-password@localhost:5672/%2F");
   const ch = await conn.createChannel();
-  await ch.assertExchange("invitations.events", "topic", { durable: true });
   const { queue } = await ch.assertQueue("crm.portal-access", { durable: true });
   for (const key of ["access_granted", "access_revoked"]) {
     await ch.bindQueue(queue, "invitations.events", key);

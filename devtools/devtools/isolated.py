@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from devtools.sink_client import SinkClient
 from devtools.stack import StackConfig, free_port
+from shared.contracts.common import GATEWAY
 from shared.settings import CommonSettings
 from shared.testing.infra import Management, drop_database, with_database, with_vhost
 
@@ -108,7 +109,7 @@ def create_organization(
     from portal_gateway.admin import create_organization as admin_command
     from portal_gateway.settings import GatewaySettings
 
-    settings = GatewaySettings(amqp_uri=config.amqp_uri, public_base_url=config.public_base_url)
+    settings = GatewaySettings(amqp_uri=config.uri_of(GATEWAY), public_base_url=config.public_base_url)
     coroutine = admin_command(settings, name, admin_email, "Ada Admin", admin_password)
     # In a thread of its own: the caller may have an event loop running (Playwright's sync API).
     with ThreadPoolExecutor(1) as pool:

@@ -36,6 +36,12 @@ class StackConfig:
     log_level: str = "INFO"
     extra_env: dict[str, str] = field(default_factory=dict)
 
+    def uri_of(self, component: str) -> str:
+        """The AMQP URI of one of the platform's processes: its own login, on this vhost."""
+        from shared.broker_access import dev_uri
+
+        return dev_uri(self.amqp_uri, component)
+
     @property
     def public_base_url(self) -> str:
         return f"http://{self.public_host}:{self.gateway_port}"
@@ -87,12 +93,18 @@ def platform_processes(config: StackConfig) -> list[ProcessSpec]:
                 str(config.mail_port),
             ],
         ),
-        ProcessSpec("contacts", [python, "-m", "contacts"]),
-        ProcessSpec("properties", [python, "-m", "properties"]),
-        ProcessSpec("invitations", [python, "-m", "invitations"]),
-        ProcessSpec("notifications", [python, "-m", "notifications"]),
-        ProcessSpec("sender", [python, "-m", "notifications.sender"]),
-        ProcessSpec("gateway", [python, "-m", "portal_gateway"]),
+        *(
+            # Each with a broker login of its own (shared.broker_access).
+            ProcessSpec(name, [python, "-m", module], {"AMQP_URI": config.uri_of(name)})
+            for name, module in (
+                ("contacts", "contacts"),
+                ("properties", "properties"),
+                ("invitations", "invitations"),
+                ("notifications", "notifications"),
+                ("sender", "notifications.sender"),
+                ("gateway", "portal_gateway"),
+            )
+        ),
     ]
 
 

@@ -17,6 +17,9 @@ not through the exchange, so no other subscriber gets them twice) with the attem
 so each gets the full series of retries again. A message is removed from the dead-letter queue
 only after the broker confirmed the copy; a crash in between replays it twice, which the
 consumer's inbox absorbs. Replay after fixing the cause: an event that still fails comes back.
+Replay runs with the broker login of the service whose queue it is (in that service's pod, say):
+the service trusts the publisher recorded on an event only when its own login sent it back, so an
+event parked because a stranger published it is parked again, however it is replayed.
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from shared.broker_access import login_name, login_of
 from shared.topology import ATTEMPT_HEADER, SUBSCRIPTIONS
 
 DEAD_SUFFIX = ".dead"
@@ -193,6 +197,14 @@ def replay(amqp_uri: str, queue: str, limit: int | None = None) -> ReplayResult:
 
     dead = dead_queue_name(queue)
     main = main_queue_name(dead)
+    # The consumer takes a replayed event only from its own login, which vouches for the publisher
+    # it recorded when it parked the event (shared.broker_access); from any other, it parks it again.
+    service = main.rpartition("--")[2].partition(".")[0]
+    if login_of(amqp_uri) != login_name(service):
+        raise DeadLetterError(
+            f"replay {main!r} with the broker login of the {service} service ({login_name(service)}), "
+            f"not {login_of(amqp_uri)!r}"
+        )
     with _connection(amqp_uri) as conn:
         count = _message_count(conn, dead)
         if count is None:
@@ -216,6 +228,7 @@ def replay(amqp_uri: str, queue: str, limit: int | None = None) -> ReplayResult:
                 headers[REPLAYED_AT_HEADER] = datetime.now(UTC).isoformat()
                 props["application_headers"] = headers
                 props["delivery_mode"] = 2
+                props["user_id"] = login_of(amqp_uri)
                 # Straight to the main queue through the default exchange, confirmed before the ack.
                 channel.basic_publish(Message(message.body, **props), exchange="", routing_key=main)
                 channel.basic_ack(message.delivery_tag)

@@ -40,10 +40,12 @@ from nameko.rpc import Rpc as NamekoRpc
 from nameko.timer import Timer
 from pydantic import BaseModel, ValidationError
 
+from shared.broker_access import PUBLISHER_HEADER, callers_of, login_of, may_publish_events_of
 from shared.contracts.common import RpcMethod
 from shared.contracts.errors import (
     ERRORS_BY_NAME,
     InvalidInput,
+    PermissionDenied,
     ServiceTimeout,
     ServiceUnavailable,
 )
@@ -88,6 +90,23 @@ def error_summary(exc: BaseException) -> str:
 
 
 class SafeRpcConsumer(RpcConsumer):
+    def setup(self) -> None:
+        super().setup()
+        # Bind to nameko-rpc without declaring it: the login may not configure (or delete) it.
+        self.queue.exchange.no_declare = True
+
+    def handle_message(self, body: Any, message: Any) -> None:
+        """Serve a call only from a login its contract names (`RpcMethod.callers`): RabbitMQ has
+        checked that `user_id` is the login that published it."""
+        routing_key = message.delivery_info["routing_key"]
+        caller = message.properties.get("user_id")
+        if caller not in callers_of(routing_key):
+            log.warning("refused an RPC call of %s from broker login %r", routing_key, caller)
+            exc = PermissionDenied(f"{routing_key} may not be called by this broker login")
+            self.handle_result(message, None, (type(exc), exc, None))
+            return
+        super().handle_message(body, message)
+
     def handle_result(self, message: Any, result: Any, exc_info: Any) -> Any:
         exc_info = as_contract_error(self.container.service_name, exc_info)
         try:
@@ -130,8 +149,46 @@ class ReliableEventHandler(EventHandler):
         settings = self.container.config["SETTINGS"]
         self.quorum = settings.quorum_queues
         self.queue.queue_arguments = queue_arguments(self.quorum)
+        # Bind to the source's exchange without declaring it: this login may not configure it.
+        self.queue.exchange.no_declare = True
         self.retry_delays = tuple(settings.event_retry_delays)
-        self.publisher = Publisher(settings.amqp_uri, use_confirms=True)
+        self.login = login_of(settings.amqp_uri)
+        self.publishers = may_publish_events_of(self.subscription.source)
+        self.publisher = Publisher(settings.amqp_uri, use_confirms=True, user_id=self.login)
+
+    def handle_message(self, body: Any, message: Any) -> None:
+        if self.accepted(message):
+            super().handle_message(body, message)
+
+    def publisher_of(self, message: Any) -> str | None:
+        """The login that published the event, as the broker vouches for it: `user_id`, or for an
+        event back from this service's own retry queue (which only this login can publish to with
+        its own `user_id`), the publisher it recorded when it sent the event there."""
+        user_id = message.properties.get("user_id")
+        if user_id == self.login:
+            return (message.headers or {}).get(PUBLISHER_HEADER)
+        return user_id
+
+    def accepted(self, message: Any) -> bool:
+        """True for an event from the owner of its exchange; anything else is parked, with a log
+        line naming who published it, and never handled."""
+        publisher = self.publisher_of(message)
+        if publisher in self.publishers:
+            return True
+        who = f"broker login {publisher!r}" if publisher else "a broker login that gave no user_id"
+        log.error(
+            "event %s published by %s, not by %s; parked in %s",
+            self.subscription.queue,
+            who,
+            " or ".join(sorted(self.publishers)),
+            self.subscription.dead_letter_queue,
+        )
+        try:
+            self._park(message, f"published by {who}, not by the owner of its exchange", publisher)
+            self.queue_consumer.ack_message(message)
+        except Exception as exc:  # the broker connection went: the event comes back and is judged again
+            log.warning("could not park event %s (%s)", self.subscription.queue, type(exc).__name__)
+        return False
 
     def handle_message_processed(self, message: Any, result: Any = None, exc_info: Any = None) -> None:
         try:
@@ -155,37 +212,49 @@ class ReliableEventHandler(EventHandler):
             )
 
     def _retry_later_or_park(self, message: Any, exc: BaseException) -> None:
-        from kombu import Queue
-
-        headers = dict(message.headers or {})
-        attempt = int(headers.get(ATTEMPT_HEADER, 1))
+        attempt = int((message.headers or {}).get(ATTEMPT_HEADER, 1))
         permanent = isinstance(exc, (ValidationError, InvalidInput))
-        if not permanent and attempt <= len(self.retry_delays):
-            target = retry_queue(self.subscription, self.retry_delays[attempt - 1], self.quorum)
-            log.warning(
-                "event %s failed (attempt %d, %s); retrying in %ss",
-                self.subscription.queue,
-                attempt,
-                type(exc).__name__,
-                self.retry_delays[attempt - 1],
-            )
-        else:
-            target = Queue(
-                self.subscription.dead_letter_queue,
-                durable=True,
-                queue_arguments=queue_arguments(self.quorum),
-            )
-            headers["x-portal-error"] = error_summary(exc)
-            headers["x-portal-failed-at"] = datetime.now(UTC).isoformat()
-            headers["x-portal-queue"] = self.subscription.queue
+        if permanent or attempt > len(self.retry_delays):
             log.error(
                 "event %s failed %d times (%s); parked in %s",
                 self.subscription.queue,
                 attempt,
                 type(exc).__name__,
-                target.name,
+                self.subscription.dead_letter_queue,
             )
-        headers[ATTEMPT_HEADER] = attempt + 1
+            self._park(message, error_summary(exc), self.publisher_of(message))
+            return
+        log.warning(
+            "event %s failed (attempt %d, %s); retrying in %ss",
+            self.subscription.queue,
+            attempt,
+            type(exc).__name__,
+            self.retry_delays[attempt - 1],
+        )
+        target = retry_queue(self.subscription, self.retry_delays[attempt - 1], self.quorum)
+        self._send_aside(message, target, {}, self.publisher_of(message))
+
+    def _park(self, message: Any, error: str, publisher: str | None) -> None:
+        """Move `message` to the subscription's dead-letter queue, saying why."""
+        from kombu import Queue
+
+        target = Queue(
+            self.subscription.dead_letter_queue, durable=True, queue_arguments=queue_arguments(self.quorum)
+        )
+        why = {
+            "x-portal-error": error,
+            "x-portal-failed-at": datetime.now(UTC).isoformat(),
+            "x-portal-queue": self.subscription.queue,
+        }
+        self._send_aside(message, target, why, publisher)
+
+    def _send_aside(self, message: Any, target: Any, extra: dict[str, Any], publisher: str | None) -> None:
+        """Publish `message` to one of this subscription's own queues, with the publisher the broker
+        vouched for kept in a header (`publisher_of` reads it when the event comes back)."""
+        headers = dict(message.headers or {})
+        headers.update(extra)
+        headers[ATTEMPT_HEADER] = int(headers.get(ATTEMPT_HEADER, 1)) + 1
+        headers[PUBLISHER_HEADER] = publisher or ""
         self.publisher.publish(
             message.body,
             exchange="",
@@ -232,6 +301,8 @@ class BatchEventHandler(ReliableEventHandler):
         super().stop()
 
     def handle_message(self, body: Any, message: Any) -> None:
+        if not self.accepted(message):
+            return
         self._pending.append((body, message))
         if not self._running:
             self._start_next()
@@ -306,16 +377,22 @@ batch_event_handler = BatchEventHandler.decorator
 
 
 class RpcCaller:
-    def __init__(self, worker_ctx: Any, reply_listener: ReplyListener, timeout: float) -> None:
+    def __init__(self, worker_ctx: Any, reply_listener: ReplyListener, timeout: float, login: str) -> None:
         self.worker_ctx = worker_ctx
         self.reply_listener = reply_listener
         self.timeout = timeout
+        self.login = login  # the caller's `user_id`, which the broker checks and the callee trusts
 
     def call(self, method: RpcMethod[Any, Resp], request: BaseModel) -> Resp:
         # The request expires when this caller stops waiting: not run late by a service that was
         # down or busy (docs/reliability.md, problem 7).
         proxy = MethodProxy(
-            self.worker_ctx, method.service, method.name, self.reply_listener, expiration=self.timeout
+            self.worker_ctx,
+            method.service,
+            method.name,
+            self.reply_listener,
+            expiration=self.timeout,
+            user_id=self.login,
         )
         try:
             reply = proxy.call_async(payload=request.model_dump(mode="json", exclude_unset=True))
@@ -344,6 +421,10 @@ class SafeReplyListener(ReplyListener):
     the whole service container (seen in the fault suite's broker outage). The reply is still handed
     to its caller; unacked, it is dropped with the connection. The service lives on and reconnects."""
 
+    def setup(self) -> None:
+        super().setup()
+        self.queue.exchange.no_declare = True  # nameko-rpc: bound to, never declared (see SafeRpcConsumer)
+
     def handle_message(self, body: Any, message: Any) -> None:
         try:
             self.queue_consumer.ack_message(message)
@@ -361,7 +442,9 @@ class ServiceRpc(DependencyProvider):
 
     def get_dependency(self, worker_ctx: Any) -> RpcCaller:
         settings = self.container.config["SETTINGS"]
-        return RpcCaller(worker_ctx, self.rpc_reply_listener, settings.rpc_timeout_seconds)
+        return RpcCaller(
+            worker_ctx, self.rpc_reply_listener, settings.rpc_timeout_seconds, login_of(settings.amqp_uri)
+        )
 
 
 class SettingsTimer(Timer):

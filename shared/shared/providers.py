@@ -22,6 +22,7 @@ from nameko.extensions import DependencyProvider
 from sqlalchemy import Table, text
 from sqlalchemy.orm import Session, sessionmaker
 
+from shared.broker_access import login_of
 from shared.db import make_engine
 from shared.health import Health
 from shared.messaging import rpc
@@ -168,6 +169,7 @@ class ConfirmedPublisher:
 
     def __init__(self, amqp_uri: str) -> None:
         self.amqp_uri = amqp_uri
+        self.login = login_of(amqp_uri)
         self._connection: Connection | None = None
         self._channel: Any = None
         self._declared: set[str] = set()
@@ -196,6 +198,7 @@ class ConfirmedPublisher:
                 delivery_mode=2,  # persistent
                 message_id=event.message_id,
                 type=event.routing_key,
+                user_id=self.login,  # checked by the broker, trusted by the consumers
                 application_headers={},
             )
             channel.basic_publish(

@@ -32,6 +32,7 @@ from aio_pika.exceptions import CONNECTION_EXCEPTIONS, PublishError
 from aiormq.abc import DeliveredMessage
 from pydantic import BaseModel
 
+from shared.broker_access import LOGIN_PREFIX, login_of
 from shared.contracts.common import RpcMethod
 from shared.contracts.errors import ServiceTimeout, ServiceUnavailable, from_remote
 from shared.topology import RPC_EXCHANGE
@@ -55,6 +56,7 @@ class RpcClient:
         self._pending: dict[str, asyncio.Future[bytes]] = {}
         self._connection: aio_pika.abc.AbstractRobustConnection | None = None
         self._prefix = uuid4().hex[:16]
+        self.login = login_of(amqp_uri)  # the calls' `user_id`: the broker checks it, services trust it
         self._ids = itertools.count()
 
     async def start(self) -> None:
@@ -68,10 +70,10 @@ class RpcClient:
         except CONNECTION_EXCEPTIONS as exc:
             raise ServiceUnavailable(f"cannot reach the message broker: {type(exc).__name__}") from None
         channel = await self._connection.channel(publisher_confirms=True, on_return_raises=True)
-        self._exchange = await channel.declare_exchange(
-            RPC_EXCHANGE, aio_pika.ExchangeType.TOPIC, durable=True
-        )
-        self._reply_to = f"{self.name}-{self._prefix}"
+        # nameko-rpc is declared at deploy; this login may publish to it, not declare it.
+        self._exchange = await channel.get_exchange(RPC_EXCHANGE, ensure=False)
+        component = self.login.removeprefix(LOGIN_PREFIX)
+        self._reply_to = f"{component}-{self.name}-{self._prefix}"
         self._reply_queue = await channel.declare_queue(
             f"rpc.reply-{self._reply_to}", exclusive=True, auto_delete=True
         )
@@ -123,6 +125,7 @@ class RpcClient:
                             content_type="application/json",
                             correlation_id=correlation_id,
                             reply_to=self._reply_to,
+                            user_id=self.login,
                             # Nobody waits for an answer after the timeout: a request still queued
                             # then (a service down or busy) is dropped, not run late.
                             expiration=timeout,

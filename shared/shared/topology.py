@@ -117,23 +117,28 @@ def event_exchange_name(source: str) -> str:
     return f"{source}.events"
 
 
+EXCHANGES = (RPC_EXCHANGE, *(event_exchange_name(source) for source in SERVICES))
+
+
 def declare_topology(
     amqp_uri: str,
     retry_delays: Sequence[float],
     quorum: bool = False,
     subscriptions: Iterable[Subscription] = SUBSCRIPTIONS,
+    exchanges: Iterable[str] = EXCHANGES,
 ) -> list[str]:
-    """Declare exchanges and queues (idempotent); return the names of the queues."""
+    """Declare `exchanges` and the queues of `subscriptions` (idempotent); return the names of the
+    queues. A queue is bound to its exchange without declaring it: a service's login may bind to
+    another service's exchange but not declare (or delete) it (`shared.broker_access`)."""
     from kombu import Connection, Exchange
 
     declared: list[str] = []
     with Connection(amqp_uri, connect_timeout=10) as conn:
         channel = conn.channel()
-        Exchange(RPC_EXCHANGE, type="topic", durable=True)(channel).declare()
-        for source in SERVICES:
-            Exchange(event_exchange_name(source), type="topic", durable=True)(channel).declare()
+        for name in exchanges:
+            Exchange(name, type="topic", durable=True)(channel).declare()
         for sub in subscriptions:
-            exchange = Exchange(event_exchange_name(sub.source), type="topic", durable=True)
+            exchange = Exchange(event_exchange_name(sub.source), type="topic", durable=True, no_declare=True)
             for queue in subscription_queues(sub, exchange, retry_delays, quorum):
                 queue(channel).declare()
                 declared.append(queue.name)
@@ -192,10 +197,10 @@ def rabbitmq_definitions(
     """What `declare_topology(..., quorum=True)` declares, as a RabbitMQ definitions document.
 
     The JSON that `rabbitmqctl import_definitions`, the management API (`POST /api/definitions`) and
-    `load_definitions` accept; `python -m shared.topology --definitions` prints it. Importing it on a
-    cluster before the services start means no event is dropped for want of a queue. Every queue
-    has the same arguments the services declare, so their own declarations at start match it
-    (RabbitMQ refuses a redeclaration whose arguments differ).
+    `load_definitions` accept; `shared.broker_access.definitions` adds the logins' permissions.
+    Importing it on a cluster before the services start means no event is dropped for want of a
+    queue. Every queue has the same arguments the services declare, so their own declarations at
+    start match it (RabbitMQ refuses a redeclaration whose arguments differ).
 
     Policies are the one addition: a queue's arguments cannot be changed after the fact, a policy
     can, and a policy is no argument, so it never clashes with a declaration.
@@ -295,18 +300,11 @@ def _regex_literal(text: str) -> str:
 def main() -> None:
     from shared.settings import ServiceSettings
 
-    parser = argparse.ArgumentParser(description="Declare the platform's exchanges and queues.")
-    parser.add_argument(
-        "--definitions",
-        action="store_true",
-        help="print them as a RabbitMQ definitions document (quorum queues) instead of declaring them",
-    )
-    parser.add_argument("--vhost", default="/", help="the vhost named in the definitions (default: /)")
-    args = parser.parse_args()
+    argparse.ArgumentParser(
+        description="Declare the platform's exchanges and queues (as a definitions document: "
+        "python -m shared.broker_access --definitions)."
+    ).parse_args()
     settings = ServiceSettings()
-    if args.definitions:
-        print(definitions_json(rabbitmq_definitions(settings.event_retry_delays, args.vhost)), end="")
-        return
     names = declare_topology(settings.amqp_uri, settings.event_retry_delays, settings.quorum_queues)
     print(f"declared {len(names)} queues and {len(SERVICES) + 1} exchanges")
 

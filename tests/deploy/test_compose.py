@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
+import urllib.parse
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -19,13 +20,14 @@ import yaml
 from invitations.settings import InvitationsSettings
 from notifications.settings import NotificationsSettings
 from portal_gateway.settings import GatewaySettings
+from shared.broker_access import dev_password, login_name, login_of
 from shared.settings import DEV_LINK_SEALING_KEY, ServiceSettings
 
 # What a server in a container listens on, so that other containers reach it.
 ALL_INTERFACES = "0.0.0.0"  # noqa: S104
 CHECK_JSONSCHEMA = Path(sys.executable).parent / "check-jsonschema"
 
-INFRA = {"postgres", "rabbitmq", "smtp-sink"}
+INFRA = {"postgres", "rabbitmq", "broker-setup", "smtp-sink"}
 NAMEKO = {"contacts", "properties", "invitations", "notifications"}
 APPS = NAMEKO | {"sender", "gateway"}
 # The image (build argument SERVICE) of each service, and its settings class.
@@ -119,14 +121,36 @@ def test_postgres_and_rabbitmq_have_health_checks(services: dict[str, dict[str, 
 
 
 @pytest.mark.parametrize("name", sorted(APPS))
-def test_each_app_waits_for_a_healthy_database_and_broker(
+def test_each_app_waits_for_a_healthy_database_and_a_broker_with_its_login(
     services: dict[str, dict[str, Any]], name: str
 ) -> None:
     service = services[name]
     depends_on = service["depends_on"]
     assert depends_on["postgres"] == {"condition": "service_healthy"}
     assert depends_on["rabbitmq"] == {"condition": "service_healthy"}
+    assert depends_on["broker-setup"] == {"condition": "service_completed_successfully"}
     assert service["restart"] == "unless-stopped"
+
+
+@pytest.mark.parametrize("name", sorted(APPS))
+def test_each_app_has_its_own_broker_login_the_one_broker_setup_makes(
+    services: dict[str, dict[str, Any]], name: str
+) -> None:
+    uri = environment(services[name])["AMQP_URI"]
+    assert login_of(uri) == login_name(name)
+    assert urllib.parse.unquote(urllib.parse.urlsplit(uri).password or "") == dev_password(name)
+
+
+def test_broker_setup_makes_the_logins_once_with_the_administrator(
+    services: dict[str, dict[str, Any]],
+) -> None:
+    setup, rabbitmq = services["broker-setup"], services["rabbitmq"]
+    assert setup["command"] == ["python", "-m", "devtools.broker_setup"]
+    assert setup["restart"] == "no"
+    broker = rabbitmq["environment"]
+    admin = f"{broker['RABBITMQ_DEFAULT_USER']}:{broker['RABBITMQ_DEFAULT_PASS']}"
+    assert environment(setup)["AMQP_URI"].startswith(f"amqp://{admin}@rabbitmq:5672/")
+    assert environment(setup)["RABBITMQ_MANAGEMENT_URL"] == "http://rabbitmq:15672"
 
 
 @pytest.mark.parametrize("name", sorted(APPS | {"smtp-sink"}))

@@ -17,6 +17,7 @@ import yaml
 from invitations.settings import InvitationsSettings
 from notifications.settings import NotificationsSettings
 from portal_gateway.settings import GatewaySettings
+from shared.broker_access import login_name, login_of
 from shared.settings import DEV_LINK_SEALING_KEY, CommonSettings, ServiceSettings
 
 # What a server in a container listens on, so that other containers reach it.
@@ -257,7 +258,9 @@ def test_each_container_gets_an_environment_its_process_accepts(
     assert ("LINK_SEALING_KEY" in named) == (name in {"invitations", "notifications", "sender"})
     if "LINK_SEALING_KEY" in named:
         assert settings.link_sealing_key == secret["link-sealing-key"]
-    assert settings.amqp_uri == secret["amqp-uri"]
+    # Each pod has its own broker login, the one the other services know it by.
+    assert settings.amqp_uri == secret[f"{name}-amqp-uri"]
+    assert login_of(settings.amqp_uri) == login_name(name)
     if name != "gateway":
         service = "notifications" if name == "sender" else name
         assert env["DATABASE_URL"] == secret[f"{service}-database-url"]

@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 
+from shared.broker_access import definitions
 from shared.settings import CommonSettings, ServiceSettings
 from shared.topology import (
     RPC_EXCHANGE,
@@ -29,7 +30,7 @@ from shared.topology import (
     rabbitmq_definitions,
 )
 
-REGENERATE = "python -m shared.topology --definitions > deploy/rabbitmq/definitions.json"
+REGENERATE = "python -m shared.broker_access --definitions > deploy/rabbitmq/definitions.json"
 
 
 @pytest.fixture
@@ -44,14 +45,14 @@ def committed(repo: Path) -> str:
 
 
 def test_the_committed_file_is_what_the_code_generates(committed: str, default_retry_delays) -> None:
-    generated = definitions_json(rabbitmq_definitions(default_retry_delays))
+    generated = definitions_json(definitions(default_retry_delays))
     assert committed == generated, f"deploy/rabbitmq/definitions.json is out of date; run: {REGENERATE}"
 
 
 def test_the_command_prints_the_committed_file(repo: Path, committed: str) -> None:
     env = {k: v for k, v in os.environ.items() if k not in {"EVENT_RETRY_DELAYS", "ENVIRONMENT"}}
     result = subprocess.run(
-        [sys.executable, "-m", "shared.topology", "--definitions"],
+        [sys.executable, "-m", "shared.broker_access", "--definitions"],
         capture_output=True,
         text=True,
         env=env,
@@ -64,8 +65,8 @@ def test_the_command_prints_the_committed_file(repo: Path, committed: str) -> No
 
 
 def test_the_vhost_is_named_in_every_object(default_retry_delays) -> None:
-    document = rabbitmq_definitions(default_retry_delays, vhost="portal")
-    for kind in ("exchanges", "queues", "bindings", "policies"):
+    document = definitions(default_retry_delays, vhost="portal")
+    for kind in ("exchanges", "queues", "bindings", "policies", "permissions"):
         assert document[kind]
         assert {item["vhost"] for item in document[kind]} == {"portal"}, kind
 
@@ -225,7 +226,8 @@ def test_rabbitmq_takes_the_definitions_and_the_services_declarations_match_them
     sub = SUBSCRIPTIONS[0]
     management.create_vhost(vhost)
     try:
-        document = rabbitmq_definitions(delays, vhost, delivery_limit=2)
+        management.create_platform_logins(vhost)  # RabbitMQ takes permissions only for existing logins
+        document = definitions(delays, vhost, delivery_limit=2)
         management.request("POST", "/api/definitions", document)
         imported = {q["name"] for q in management.queues(vhost)}
         assert imported == {q["name"] for q in document["queues"]}

@@ -334,7 +334,7 @@ def admin_command(platform, *args: str, stdin: str | None = None) -> subprocess.
     """`python -m portal_gateway.admin create-organization ARGS`, run against the test platform."""
     env = {
         **os.environ,
-        "AMQP_URI": platform.config.amqp_uri,
+        "AMQP_URI": platform.config.uri_of("gateway"),
         "PUBLIC_BASE_URL": platform.config.public_base_url,
     }
     return subprocess.run(

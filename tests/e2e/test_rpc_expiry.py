@@ -31,7 +31,7 @@ def test_a_request_nobody_waits_for_any_more_leaves_the_queue(platform):
         try:
 
             async def call() -> None:
-                client = RpcClient(platform.config.amqp_uri, timeout=1.0, name="expiry-test")
+                client = RpcClient(platform.config.uri_of("gateway"), timeout=1.0, name="expiry-test")
                 await client.start()
                 try:
                     await client.call_raw(service, "do_something", {"payload": {}})

@@ -449,7 +449,13 @@ def platform(request: pytest.FixtureRequest, own_servers: PrivateServers) -> Ite
 
         supervisor = threading.Thread(target=supervise, name="supervisor", daemon=True)
         try:
-            prepare(servers.database_url, servers.amqp_uri, retry_delays, say=lambda _: None)
+            prepare(
+                servers.database_url,
+                servers.amqp_uri,
+                retry_delays,
+                say=lambda _: None,
+                management=servers.management,
+            )
             stack.start()
             stack.wait_ready(timeout=120)
             supervisor.start()

@@ -31,6 +31,7 @@ from typing import Any
 import pytest
 from kombu import Connection, Exchange
 
+from shared.broker_access import login_name
 from shared.contracts import events as e
 from shared.contracts.common import ContactType, utc_now
 from shared.deadletters import list_dead_letters
@@ -65,10 +66,12 @@ def poison_refused(platform):
 
 
 def ops(platform, *args: str) -> subprocess.CompletedProcess[str]:
-    """The ops tool, as ops run it against a deploy: a command with AMQP_URI in its environment."""
+    """The ops tool, as ops run it against a deploy: a command with AMQP_URI in its environment.
+    A replay runs in the pod of the service whose queue it is, with that service's broker login."""
+    uri = platform.config.uri_of("notifications") if args[0] == "replay" else platform.config.amqp_uri
     return subprocess.run(
         [sys.executable, "-m", "shared.deadletters", *args],
-        env={**os.environ, "AMQP_URI": platform.config.amqp_uri},
+        env={**os.environ, "AMQP_URI": uri},
         capture_output=True,
         text=True,
         timeout=60,
@@ -103,15 +106,15 @@ def publish_poison(platform, staff, tenant) -> e.InvitationSent:
         is_resend=False,
         sealed_link=seal(DEV_LINK_SEALING_KEY, f"{platform.config.public_base_url}/invite/{'x' * 43}"),
     )
-    exchange = Exchange("invitations.events", type="topic", durable=True)
-    with Connection(platform.config.amqp_uri, connect_timeout=10) as conn:
+    exchange = Exchange("invitations.events", type="topic", durable=True, no_declare=True)
+    with Connection(platform.config.uri_of("invitations"), connect_timeout=10) as conn:
         conn.Producer(serializer="json").publish(
             event.model_dump(mode="json"),
             exchange=exchange,
             routing_key=event.event_type,
-            declare=[exchange],
             message_id=str(event.event_id),
             type=event.event_type,
+            user_id=login_name("invitations"),
             delivery_mode=2,
             retry=True,
         )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Annotated, Generic, TypeVar
+from typing import Annotated, Any, Generic, TypeVar
 from uuid import UUID
 
 from email_validator import EmailNotValidError, validate_email
@@ -107,14 +107,28 @@ Req = TypeVar("Req", bound=BaseModel)
 Resp = TypeVar("Resp", bound=BaseModel)
 
 
+# Who may call an RPC method, by the platform process that calls it: the gateway, which signs
+# people in and out, unless a method names more. The serving service checks it against the
+# broker login that published the call (`shared.broker_access`); the broker vouches for the login.
+GATEWAY = "gateway"
+
+
 @dataclass(frozen=True)
 class RpcMethod(Generic[Req, Resp]):
-    """One RPC method's contract: where it lives and what goes in and out."""
+    """One RPC method's contract: where it lives, what goes in and out, and who may call it."""
 
     service: str
     name: str
     request: type[Req]
     response: type[Resp]
+    callers: tuple[str, ...] = (GATEWAY,)
+
+    def __post_init__(self) -> None:
+        RPC_METHODS[f"{self.service}.{self.name}"] = self
+
+
+# Every RpcMethod, by its routing key ("<service>.<method>").
+RPC_METHODS: dict[str, RpcMethod[Any, Any]] = {}
 
 
 class Empty(View):

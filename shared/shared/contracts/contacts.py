@@ -9,6 +9,7 @@ from uuid import UUID
 from pydantic import Field, StringConstraints, model_validator
 
 from shared.contracts.common import (
+    GATEWAY,
     ContactType,
     Email,
     Empty,
@@ -354,15 +355,23 @@ END_STAFF_SESSION = RpcMethod("contacts", "end_staff_session", EndStaffSession, 
 CREATE_CONTACT = RpcMethod("contacts", "create_contact", CreateContact, ContactView)
 UPDATE_CONTACT = RpcMethod("contacts", "update_contact", UpdateContact, ContactView)
 ARCHIVE_CONTACT = RpcMethod("contacts", "archive_contact", ArchiveContact, ContactView)
-GET_CONTACT = RpcMethod("contacts", "get_contact", GetContact, ContactView)
+GET_CONTACT = RpcMethod("contacts", "get_contact", GetContact, ContactView, (GATEWAY, "properties"))
 LIST_CONTACTS = RpcMethod("contacts", "list_contacts", ListContacts, ContactPage)
-GET_ELIGIBILITY_FACTS = RpcMethod("contacts", "get_eligibility_facts", GetEligibilityFacts, EligibilityFacts)
+GET_ELIGIBILITY_FACTS = RpcMethod(
+    "contacts", "get_eligibility_facts", GetEligibilityFacts, EligibilityFacts, (GATEWAY, "invitations")
+)
 GET_ELIGIBILITY_FACTS_MANY = RpcMethod(
-    "contacts", "get_eligibility_facts_many", GetEligibilityFactsMany, EligibilityFactsMany
+    "contacts",
+    "get_eligibility_facts_many",
+    GetEligibilityFactsMany,
+    EligibilityFactsMany,
+    (GATEWAY, "invitations", "notifications"),
 )
 CREATE_CLIENT_GROUP = RpcMethod("contacts", "create_client_group", CreateClientGroup, ClientGroupView)
 UPDATE_CLIENT_GROUP = RpcMethod("contacts", "update_client_group", UpdateClientGroup, ClientGroupView)
-GET_CLIENT_GROUP = RpcMethod("contacts", "get_client_group", GetClientGroup, ClientGroupView)
+GET_CLIENT_GROUP = RpcMethod(
+    "contacts", "get_client_group", GetClientGroup, ClientGroupView, (GATEWAY, "properties")
+)
 LIST_CLIENT_GROUPS = RpcMethod("contacts", "list_client_groups", ListClientGroups, ClientGroupPage)
 ADD_CLIENT_GROUP_MEMBER = RpcMethod(
     "contacts", "add_client_group_member", ClientGroupMembership, ClientGroupView
@@ -371,5 +380,9 @@ REMOVE_CLIENT_GROUP_MEMBER = RpcMethod(
     "contacts", "remove_client_group_member", ClientGroupMembership, ClientGroupView
 )
 GET_CONTACT_CLIENT_GROUPS = RpcMethod(
-    "contacts", "get_contact_client_groups", GetContactClientGroups, ContactClientGroups
+    "contacts",
+    "get_contact_client_groups",
+    GetContactClientGroups,
+    ContactClientGroups,
+    (GATEWAY, "properties"),
 )

@@ -10,6 +10,7 @@ from uuid import UUID
 from pydantic import Field, StringConstraints
 
 from shared.contracts.common import (
+    GATEWAY,
     ContactType,
     Empty,
     IdempotencyKey,
@@ -336,7 +337,9 @@ RESEND_INVITATION = RpcMethod("invitations", "resend_invitation", SendInvitation
 REVOKE_ACCESS = RpcMethod("invitations", "revoke_access", RevokeAccess, RevokeResult)
 GET_INVITATION = RpcMethod("invitations", "get_invitation", GetInvitation, InvitationView)
 LIST_INVITATIONS = RpcMethod("invitations", "list_invitations", ListInvitations, InvitationPage)
-GET_PORTAL_ACCESS = RpcMethod("invitations", "get_portal_access", GetPortalAccess, PortalAccessList)
+GET_PORTAL_ACCESS = RpcMethod(
+    "invitations", "get_portal_access", GetPortalAccess, PortalAccessList, (GATEWAY, "notifications")
+)
 LIST_ACCESS_AUDIT = RpcMethod("invitations", "list_access_audit", ListAccessAudit, AccessAuditPage)
 START_BULK_INVITATION = RpcMethod(
     "invitations", "start_bulk_invitation", StartBulkInvitation, BulkInvitationView

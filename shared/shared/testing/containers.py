@@ -1,5 +1,6 @@
-"""The `container_factory` fixture of the service tests: nameko's fixture of that name, with two
-changes that take about a second off every service test and change nothing a test observes.
+"""The `container_factory` fixture of the service tests: nameko's fixture of that name, with each
+service on its own broker login, as deployed (`shared.broker_access`), and two changes that take
+about a second off every service test and change nothing a test observes.
 
 - A container's consumer notices it is asked to stop at its next poll of the broker. kombu polls once
   a second; here every 50 ms, so killing a container takes about 50 ms rather than up to a second.
@@ -37,6 +38,7 @@ def container_factory(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     made: list[ServiceContainer] = []
 
     def make_container(service_cls: type, config: dict[str, Any]) -> ServiceContainer:
+        config = as_service(config, service_cls.name)  # type: ignore[attr-defined]
         container = get_container_cls(config)(service_cls, config)
         made.append(container)
         return container
@@ -46,3 +48,12 @@ def container_factory(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     for container in made:
         pool.spawn(kill_quietly, container)
     pool.waitall()
+
+
+def as_service(config: dict[str, Any], service: str) -> dict[str, Any]:
+    """A nameko config (with its `SETTINGS`) on the development login of `service`, same vhost."""
+    from shared.broker_access import dev_uri
+
+    uri = dev_uri(config["AMQP_URI"], service)
+    settings = config["SETTINGS"].model_copy(update={"amqp_uri": uri})
+    return {**config, "AMQP_URI": uri, "SETTINGS": settings}

@@ -69,6 +69,7 @@ def infra(request: pytest.FixtureRequest) -> Iterator[TestInfra]:
     ensure_database(database_url)
     management = Management.for_broker(base_amqp)
     management.create_vhost(name)
+    management.create_platform_logins(name)
     amqp_uri = with_vhost(base_amqp, name)
     engine = create_engine(database_url, pool_size=5)
     try:

@@ -6,7 +6,8 @@ import json
 import uuid
 from typing import Any
 
-from shared.contracts.common import StaffActor
+from shared.contracts.common import GATEWAY, StaffActor
+from shared.topology import RPC_EXCHANGE
 
 
 def random_suffix() -> str:
@@ -121,19 +122,60 @@ class RowLockHolder:
         self.process.wait(timeout=self.seconds + 30)
 
 
-def rpc_over_broker(config: dict[str, Any]) -> Any:
-    """call(METHOD, request) over the real broker, with nameko's standalone proxy (one per call,
-    since a proxy must not be shared between green threads). Errors come back as their classes."""
+def rpc_over_broker(config: dict[str, Any], caller: str = GATEWAY) -> Any:
+    """call(METHOD, request) over the real broker as `caller` (its development login, on the vhost
+    of `config`), with nameko's standalone proxy (one per call, since a proxy must not be shared
+    between green threads). Errors come back as their classes."""
     import shared.messaging  # noqa: F401 - registers the contract errors with nameko
+    from shared.broker_access import dev_uri, login_name
+
+    config = {**config, "AMQP_URI": dev_uri(config["AMQP_URI"], caller)}
 
     def call(method: Any, request: Any, timeout: float = 30) -> Any:
-        from nameko.standalone.rpc import ServiceRpcProxy
+        from kombu import Exchange, Queue
+        from nameko.rpc import RPC_REPLY_QUEUE_TTL, ServiceProxy
+        from nameko.standalone.rpc import ServiceRpcProxy, SingleThreadedReplyListener
 
-        with ServiceRpcProxy(method.service, config, timeout=timeout) as proxy:
+        class ReplyListener(SingleThreadedReplyListener):  # type: ignore[misc]
+            """nameko's, except that it binds to nameko-rpc without declaring it, as the
+            caller's login may not, in a reply queue its login may have."""
+
+            def setup(self) -> None:
+                self.routing_key = str(uuid.uuid4())
+                self.queue = Queue(
+                    f"rpc.reply-{caller}-{self.routing_key}",
+                    exchange=Exchange(RPC_EXCHANGE, type="topic", durable=True, no_declare=True),
+                    routing_key=self.routing_key,
+                    queue_arguments={"x-expires": RPC_REPLY_QUEUE_TTL},
+                )
+                self.queue_consumer.register_provider(self)
+
+        class CallerProxy(ServiceRpcProxy):  # type: ignore[misc]
+            def __init__(self) -> None:
+                super().__init__(method.service, config, timeout=timeout, reply_listener_cls=ReplyListener)
+                self._proxy = ServiceProxy(
+                    self._worker_ctx, method.service, self._reply_listener, user_id=login_name(caller)
+                )
+
+        with CallerProxy() as proxy:
             result = getattr(proxy, method.name)(payload=request.model_dump(mode="json", exclude_unset=True))
         return method.response.model_validate(result)
 
     return call
+
+
+def owner_dispatcher(amqp_uri: str) -> Any:
+    """dispatch(source, event_type, payload): publish an event as its source service does, with
+    that service's development login and `user_id`, on the vhost of `amqp_uri`."""
+    from nameko.standalone.events import event_dispatcher
+
+    from shared.broker_access import dev_uri, login_name
+
+    def dispatch(source: str, event_type: str, payload: Any) -> None:
+        config = {"AMQP_URI": dev_uri(amqp_uri, source), "DECLARE_EVENT_EXCHANGES": False}
+        event_dispatcher(config, user_id=login_name(source))(source, event_type, payload)
+
+    return dispatch
 
 
 def hook_caller(container: Any) -> Any:

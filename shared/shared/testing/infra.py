@@ -123,7 +123,10 @@ class Management:
             with urllib.request.urlopen(req, timeout=HTTP_TIMEOUT_SECONDS) as response:
                 payload = response.read()
         except urllib.error.HTTPError as exc:
-            raise InfraError(f"RabbitMQ management API: {method} {path} answered {exc.code}") from None
+            reason = exc.read(300).decode(errors="replace")
+            raise InfraError(
+                f"RabbitMQ management API: {method} {path} answered {exc.code} {reason}"
+            ) from None
         except OSError as exc:
             raise InfraError(
                 f"RabbitMQ's management API is not reachable at {self.base_url} ({exc}).\n"
@@ -140,6 +143,18 @@ class Management:
             f"/api/permissions/{quoted}/{urllib.parse.quote(self.username, safe='')}",
             {"configure": ".*", "write": ".*", "read": ".*"},
         )
+
+    def create_platform_logins(self, vhost: str) -> None:
+        """The platform's broker logins (`shared.broker_access`) with their development passwords
+        and their permissions on `vhost`: for `make up`, the test suites and compose, never a
+        deployment (whose logins have passwords of their own, docs/deployment.md)."""
+        from shared.broker_access import COMPONENTS, dev_password, login_name, permissions
+
+        quoted_vhost = urllib.parse.quote(vhost, safe="")
+        for component in COMPONENTS:
+            login = urllib.parse.quote(login_name(component), safe="")
+            self.request("PUT", f"/api/users/{login}", {"password": dev_password(component), "tags": ""})
+            self.request("PUT", f"/api/permissions/{quoted_vhost}/{login}", permissions(component).__dict__)
 
     def delete_vhost(self, vhost: str) -> None:
         self.request("DELETE", f"/api/vhosts/{urllib.parse.quote(vhost, safe='')}")

@@ -7,19 +7,26 @@ from datetime import date, timedelta
 
 import eventlet
 import pytest
-from nameko.standalone.events import event_dispatcher
+from kombu import Connection, Exchange
 from sqlalchemy import text
 
 from properties.lease_endings import lease_ended_event_id
+from shared import topology as t
+from shared.broker_access import PUBLISHER_HEADER, dev_uri, login_name
 from shared.contracts import contacts as c
 from shared.contracts import invitations as i
 from shared.contracts import properties as p
 from shared.contracts.common import ContactType, InvitationState, utc_now
 from shared.contracts.errors import InvalidCredentials
-from shared.contracts.events import LeaseEnded
+from shared.contracts.events import ContactEmailChanged, LeaseEnded
 from shared.contracts.invitations import LinkStatus, PortalStatus
 from shared.sealing import unseal
-from shared.testing.helpers import EventCollector, random_email, random_name
+from shared.testing.helpers import (
+    EventCollector,
+    owner_dispatcher,
+    random_email,
+    random_name,
+)
 
 PASSWORD = "copper kites over quiet hills"
 TODAY = utc_now().date()
@@ -328,7 +335,7 @@ def test_the_same_event_twice_revokes_once(platform, events, infra, settings):
         tenant_contact_ids=[tenant.id],
         end_date=YESTERDAY,
     )
-    dispatch = event_dispatcher(settings.nameko_config())
+    dispatch = owner_dispatcher(settings.amqp_uri)
     for _ in range(2):
         dispatch("properties", "lease_ended", event.model_dump(mode="json"))
     eventlet.sleep(1)  # time for both to be handled, had they not been seen before
@@ -360,8 +367,89 @@ def test_a_stale_lease_ended_for_a_lease_still_running_changes_nothing(platform,
         end_date=YESTERDAY,
     )
 
-    event_dispatcher(settings.nameko_config())("properties", "lease_ended", event.model_dump(mode="json"))
+    owner_dispatcher(settings.amqp_uri)("properties", "lease_ended", event.model_dump(mode="json"))
 
     wait_until_handled(infra, event.event_id, "on_lease_ended")
     assert [m.contact_id for m in session_of(platform, session_id).memberships] == [tenant.id]
     assert revocation_audit(infra, tenant) == []
+
+
+# --- who may say so ------------------------------------------------------------------------------
+
+
+def dead_letters(settings, subscription):
+    """Every message parked in the subscription's dead-letter queue (taken off it)."""
+    parked = []
+    with Connection(settings.amqp_uri) as conn:
+        channel = conn.channel()
+        while (message := channel.basic_get(subscription.dead_letter_queue, no_ack=True)) is not None:
+            parked.append(message)
+    return parked
+
+
+def forge(uri, login, exchange, routing_key, event, headers=None):
+    with Connection(uri, transport_options={"confirm_publish": True}) as conn:
+        conn.Producer(serializer="json").publish(
+            event.model_dump(mode="json"),
+            exchange=Exchange(exchange, type="topic", no_declare=True) if exchange else "",
+            routing_key=routing_key,
+            message_id=str(event.event_id),
+            type=event.event_type,
+            headers=headers or {},
+            **({"user_id": login} if login else {}),
+        )
+
+
+def test_a_forged_email_change_from_anyone_but_contacts_is_parked_and_changes_nothing(
+    platform, events, infra, settings, caplog
+):
+    org = platform.new_org()
+    tenant = platform.tenant_with_lease(org)
+    session_id = invite_and_accept(platform, org, tenant, events)
+    sub = t.CONTACT_EMAIL_CHANGED
+
+    def email_changed():
+        return ContactEmailChanged(
+            organization_id=org.id, contact_id=tenant.id, old_email=tenant.email, new_email=random_email()
+        )
+
+    # A broker administrator's login (no user_id of the platform) on the contacts exchange, and
+    # the notifications login straight into invitations' queue, claiming contacts published it.
+    by_admin, by_notifications = email_changed(), email_changed()
+    forge(settings.amqp_uri, None, "contacts.events", sub.event_type, by_admin)
+    forge(
+        dev_uri(settings.amqp_uri, "notifications"),
+        login_name("notifications"),
+        None,
+        sub.queue,
+        by_notifications,
+        headers={PUBLISHER_HEADER: login_name("contacts")},
+    )
+
+    with eventlet.Timeout(15):
+        parked = []
+        while len(parked) < 2:
+            parked += dead_letters(settings, sub)
+            eventlet.sleep(0.05)
+    errors = {m.properties["message_id"]: m.headers["x-portal-error"] for m in parked}
+    assert errors == {
+        str(
+            by_admin.event_id
+        ): "published by a broker login that gave no user_id, not by the owner of its exchange",
+        str(
+            by_notifications.event_id
+        ): "published by broker login 'portal-notifications', not by the owner of its exchange",
+    }
+    assert (
+        "event evt-contacts-contact_email_changed--invitations.on_contact_email_changed published by "
+        "broker login 'portal-notifications', not by portal-contacts" in caplog.text
+    )
+    # Nothing changed: the tenant is still signed in, with access, nothing revoked or handled.
+    assert [m.contact_id for m in session_of(platform, session_id).memberships] == [tenant.id]
+    assert status_of(platform, org, tenant) == PortalStatus.ACTIVE
+    assert revocation_audit(infra, tenant) == []
+
+    # The same event from contacts' own login is handled: the refusal was about who, not what.
+    genuine = email_changed()
+    owner_dispatcher(settings.amqp_uri)("contacts", sub.event_type, genuine.model_dump(mode="json"))
+    wait_for_revocation(events, tenant)

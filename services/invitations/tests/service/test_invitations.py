@@ -6,7 +6,6 @@ import json
 import eventlet
 import pytest
 from kombu import Connection
-from nameko.standalone.events import event_dispatcher
 from nameko.testing.services import entrypoint_hook
 from sqlalchemy import text
 
@@ -26,7 +25,11 @@ from shared.contracts.errors import (
 )
 from shared.contracts.invitations import LinkStatus, PortalStatus
 from shared.sealing import unseal
-from shared.testing.helpers import EventCollector, random_email
+from shared.testing.helpers import (
+    EventCollector,
+    owner_dispatcher,
+    random_email,
+)
 from shared.topology import Subscription
 
 PASSWORD = "violet lanterns drift south"
@@ -429,7 +432,7 @@ def test_delivery_facts_move_the_invitation_once_each(platform, events, settings
     org = platform.new_org()
     tenant = platform.tenant_with_lease(org)
     view, _ = send(platform, org, tenant, events)
-    dispatch = event_dispatcher(settings.nameko_config())
+    dispatch = owner_dispatcher(settings.amqp_uri)
     base = {
         "organization_id": str(org.id),
         "purpose": "invitation",
@@ -467,7 +470,7 @@ def test_delivery_facts_move_the_invitation_once_each(platform, events, settings
 
 
 def test_an_event_that_cannot_be_handled_is_parked_in_the_dead_letter_queue(platform, settings):
-    dispatch = event_dispatcher(settings.nameko_config())
+    dispatch = owner_dispatcher(settings.amqp_uri)
     dispatch("notifications", "delivery_failed", {"this": "is not a delivery_failed event"})
     dead = Subscription(
         "notifications", "delivery_failed", "invitations", "on_delivery_failed"

@@ -24,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from notifications.models import outbox
 from shared import faults
+from shared.broker_access import login_of
 from shared.topology import EventMessage
 
 log = logging.getLogger(__name__)
@@ -55,6 +56,7 @@ class EventRelay:
     ) -> None:
         self.engine = engine
         self.amqp_uri = amqp_uri
+        self.login = login_of(amqp_uri)
         self.batch_size = batch_size
         self.poll_seconds = poll_seconds
         self.linger_seconds = linger_seconds
@@ -122,6 +124,7 @@ class EventRelay:
                             delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
                             message_id=event.message_id,
                             type=event.routing_key,
+                            user_id=self.login,  # checked by the broker, trusted by the consumers
                         ),
                         routing_key=event.routing_key,
                         # The queues are declared up front (shared.topology), as nameko publishes.
@@ -150,12 +153,8 @@ class EventRelay:
             )
             self._channel = await self._connection.channel(publisher_confirms=True)
         if name not in self._exchanges:
-            self._exchanges[name] = await self._channel.declare_exchange(
-                name,
-                aio_pika.ExchangeType.TOPIC,
-                durable=True,
-                timeout=PUBLISH_TIMEOUT_SECONDS,
-            )
+            # Declared at deploy: the sender's login may publish to it, not declare it.
+            self._exchanges[name] = await self._channel.get_exchange(name, ensure=False)
         return self._exchanges[name]
 
     async def _disconnect(self) -> None:

@@ -9,7 +9,6 @@ from datetime import date, timedelta
 import eventlet
 import pytest
 from kombu import Connection
-from nameko.standalone.events import event_dispatcher
 from nameko.testing.services import entrypoint_hook, entrypoint_waiter
 from sqlalchemy import text
 
@@ -26,7 +25,14 @@ from shared.contracts import properties as p
 from shared.contracts.common import ContactType
 from shared.sealing import unseal
 from shared.settings import ServiceSettings
-from shared.testing.helpers import ADMIN_PASSWORD, actor, hook_caller, random_email, random_name
+from shared.testing.helpers import (
+    ADMIN_PASSWORD,
+    actor,
+    hook_caller,
+    owner_dispatcher,
+    random_email,
+    random_name,
+)
 from shared.topology import Subscription
 
 PASSWORD = "amber kettles hum quietly"
@@ -262,7 +268,7 @@ def test_when_contacts_cannot_answer_the_event_is_retried_then_parked_and_nothin
         note=None,
         changed_by_staff_member_id=uuid.uuid4(),
     )
-    event_dispatcher(settings.nameko_config())(
+    owner_dispatcher(settings.amqp_uri)(
         "properties", "maintenance_request_updated", event.model_dump(mode="json")
     )
     dead = Subscription("properties", "maintenance_request_updated", "notifications", HANDLER)

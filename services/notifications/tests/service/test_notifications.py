@@ -6,7 +6,6 @@ from datetime import timedelta
 
 import eventlet
 from kombu import Connection
-from nameko.standalone.events import event_dispatcher
 from nameko.testing.services import entrypoint_hook, entrypoint_waiter
 from nameko.testing.utils import get_extension
 from sqlalchemy import func, select, text
@@ -17,7 +16,11 @@ from notifications.service import NotificationsService
 from shared.contracts import notifications as n
 from shared.messaging import BatchEventHandler
 from shared.outbox import relay_batch
-from shared.testing.helpers import hook_caller, random_email
+from shared.testing.helpers import (
+    hook_caller,
+    owner_dispatcher,
+    random_email,
+)
 from shared.topology import Subscription
 
 
@@ -55,7 +58,7 @@ def test_an_invitation_sent_event_queues_one_delivery_with_the_link_still_sealed
     notifications, settings, infra, events, invitation_sent
 ):
     sent = invitation_sent()
-    dispatch = event_dispatcher(settings.nameko_config())
+    dispatch = owner_dispatcher(settings.amqp_uri)
 
     with entrypoint_waiter(notifications, "on_invitation_sent", timeout=10):
         dispatch("invitations", "invitation_sent", sent.event.model_dump(mode="json"))
@@ -213,7 +216,7 @@ def test_a_burst_with_one_bad_event_queues_every_good_one_once_and_parks_the_bad
     sent = [invitation_sent() for _ in range(40)]
     payloads = [s.event.model_dump(mode="json") for s in sent]
     payloads.insert(17, {"this": "is not an invitation_sent event"})
-    dispatch = event_dispatcher(settings.nameko_config())
+    dispatch = owner_dispatcher(settings.amqp_uri)
     for payload in payloads:
         dispatch("invitations", "invitation_sent", payload)
 

@@ -10,7 +10,7 @@ from uuid import UUID
 
 from pydantic import Field, StringConstraints, model_validator
 
-from shared.contracts.common import Page, Request, RpcMethod, ShortText, StaffActor, View
+from shared.contracts.common import GATEWAY, Page, Request, RpcMethod, ShortText, StaffActor, View
 
 CountryCode = Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}$")]
 Postcode = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=16)]
@@ -199,7 +199,9 @@ LINK_CONTACT = RpcMethod("properties", "link_contact", LinkContact, PropertyView
 UNLINK_CONTACT = RpcMethod("properties", "unlink_contact", UnlinkContact, PropertyView)
 GET_PROPERTY = RpcMethod("properties", "get_property", GetProperty, PropertyView)
 LIST_PROPERTIES = RpcMethod("properties", "list_properties", ListProperties, PropertyPage)
-GET_CONTACT_LINKS = RpcMethod("properties", "get_contact_links", GetContactLinks, ContactLinks)
+GET_CONTACT_LINKS = RpcMethod(
+    "properties", "get_contact_links", GetContactLinks, ContactLinks, (GATEWAY, "invitations")
+)
 GET_CONTACT_LINKS_MANY = RpcMethod(
-    "properties", "get_contact_links_many", GetContactLinksMany, ContactLinksMany
+    "properties", "get_contact_links_many", GetContactLinksMany, ContactLinksMany, (GATEWAY, "invitations")
 )
