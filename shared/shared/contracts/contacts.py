@@ -9,6 +9,7 @@ from uuid import UUID
 from pydantic import Field, StringConstraints, model_validator
 
 from shared.contracts.common import (
+    ClientAddress,
     ContactType,
     Email,
     Empty,
@@ -100,6 +101,8 @@ class AuthenticateApiToken(Request):
 class StaffLogin(Request):
     email: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=254)]
     password: Password
+    # The address the attempt came from, for the credential throttle (shared/shared/throttle.py).
+    client: ClientAddress | None = None
 
 
 class StaffSessionIssued(View):

@@ -10,6 +10,7 @@ from uuid import UUID
 from pydantic import Field, StringConstraints
 
 from shared.contracts.common import (
+    ClientAddress,
     ContactType,
     Empty,
     IdempotencyKey,
@@ -249,6 +250,7 @@ class AcceptInvitation(Request):
     token: Secret
     password: Password
     password_confirmation: Password
+    client: ClientAddress | None = None
 
 
 class AcceptInvitationAsAccount(Request):
@@ -256,6 +258,7 @@ class AcceptInvitationAsAccount(Request):
 
     token: Secret
     password: Password
+    client: ClientAddress | None = None
 
 
 class SessionIssued(View):
@@ -267,6 +270,9 @@ class SessionIssued(View):
 class Login(Request):
     email: LooseEmail
     password: Password
+    # The address the attempt came from; the credential throttle counts per client and per
+    # (email, client) (shared/shared/throttle.py).
+    client: ClientAddress | None = None
 
 
 class SessionRef(Request):
@@ -314,6 +320,7 @@ class ViewAsIssued(View):
 
 class RequestPasswordReset(Request):
     email: LooseEmail
+    client: ClientAddress | None = None
 
 
 class OpenPasswordReset(Request):
@@ -328,6 +335,7 @@ class ResetPassword(Request):
     token: Secret
     password: Password
     password_confirmation: Password
+    client: ClientAddress | None = None
 
 
 CHECK_ELIGIBILITY = RpcMethod("invitations", "check_eligibility", CheckEligibility, Eligibility)
