@@ -112,7 +112,7 @@ def _run_here(func: Callable[..., T], *args: Any) -> T:
 
 class Passwords:
     """Hashes and verifies with argon2id. `run_blocking` decides where the hash runs: directly, or
-    in a native thread under eventlet (`GreenPasswords`)."""
+    in a native thread under eventlet (`green_passwords`)."""
 
     def __init__(self, run_blocking: Callable[..., Any] = _run_here) -> None:
         self._hasher = PasswordHasher(
@@ -122,7 +122,10 @@ class Passwords:
             type=Type.ID,
         )
         self._run = run_blocking
-        self._dummy_hash: str | None = None
+        # What an unknown account is verified against: made now (at a service's start, in the
+        # native thread), so even the first unknown email of a process costs one verification,
+        # exactly like a known one, and nothing is ever hashed on the eventlet hub.
+        self._dummy_hash: str = self.hash("not-a-password-of-anyone")
 
     def hash(self, password: str) -> str:
         return self._run(self._hasher.hash, password)  # type: ignore[no-any-return]
@@ -133,8 +136,6 @@ class Passwords:
     def verify_nothing(self, password: str) -> bool:
         """Spend the time of a real verification and fail: the answer for an unknown account must
         not come back faster than for a known one."""
-        if self._dummy_hash is None:
-            self._dummy_hash = self._hasher.hash("not-a-password-of-anyone")
         self.verify(self._dummy_hash, password)
         return False
 

@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 import yaml
 
+from contacts.settings import ContactsSettings
 from invitations.settings import InvitationsSettings
 from notifications.settings import NotificationsSettings
 from portal_gateway.settings import GatewaySettings
@@ -37,7 +38,7 @@ IMAGE_OF = {name: name for name in NAMEKO} | {
     "smtp-sink": "devtools",
 }
 SETTINGS_OF: dict[str, type] = {
-    "contacts": ServiceSettings,
+    "contacts": ContactsSettings,
     "properties": ServiceSettings,
     "invitations": InvitationsSettings,
     "notifications": NotificationsSettings,

@@ -14,6 +14,7 @@ import kubernetes_validate
 import pytest
 import yaml
 
+from contacts.settings import ContactsSettings
 from invitations.settings import InvitationsSettings
 from notifications.settings import NotificationsSettings
 from portal_gateway.settings import GatewaySettings
@@ -34,7 +35,7 @@ IMAGE_OF = {name: f"portal/{name}" for name in NAMEKO} | {
     "gateway": "portal/gateway",
 }
 SETTINGS_OF: dict[str, type] = {
-    "contacts": ServiceSettings,
+    "contacts": ContactsSettings,
     "properties": ServiceSettings,
     "invitations": InvitationsSettings,
     "notifications": NotificationsSettings,

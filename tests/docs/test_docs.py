@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from contacts.settings import ContactsSettings
 from devtools.events_doc import render
 from invitations.settings import InvitationsSettings
 from notifications.settings import NotificationsSettings
@@ -36,7 +37,13 @@ def configuration_table() -> set[str]:
 def test_the_configuration_table_lists_every_setting_and_nothing_else():
     settings = {
         name.upper()
-        for cls in (InvitationsSettings, NotificationsSettings, GatewaySettings, PropertiesSettings)
+        for cls in (
+            ContactsSettings,
+            InvitationsSettings,
+            NotificationsSettings,
+            GatewaySettings,
+            PropertiesSettings,
+        )
         for name in cls.model_fields
     }
     table = configuration_table()

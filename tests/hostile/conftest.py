@@ -6,7 +6,8 @@ Sizes: small by default (CI, `make hostile`); `HOSTILE_FULL=1` runs several hund
 examples per operation. What ran is written to `test-artifacts/hostile/`.
 
 Clients come from distinct loopback addresses (127.0.0.0/8 all reaches the gateway on 127.0.0.1),
-so the token-guessing throttle, which counts per client address, can tell them apart.
+so the token-guessing throttle and the services' credential throttle, which count per client
+address, can tell them apart.
 """
 
 from __future__ import annotations
@@ -42,6 +43,9 @@ PASSWORD = "violet lanterns drift south"
 # The gateway's token-guessing throttle, small so its tests end in seconds.
 TOKEN_GUESS_LIMIT = 10
 TOKEN_GUESS_WINDOW_SECONDS = 6.0
+# The services' credential throttle, at its defaults (named so the tests can count on them).
+THROTTLE_ACCOUNT_BURST = 5
+THROTTLE_CLIENT_BURST = 30
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 H1 = re.compile(r"<h1[^>]*>(.*?)</h1>", re.S)
 _addresses = itertools.count()
@@ -162,6 +166,8 @@ class Platform:
     next_loopback = staticmethod(next_loopback)
     token_guess_limit = TOKEN_GUESS_LIMIT
     token_guess_window_seconds = TOKEN_GUESS_WINDOW_SECONDS
+    throttle_account_burst = THROTTLE_ACCOUNT_BURST
+    throttle_client_burst = THROTTLE_CLIENT_BURST
 
     def __init__(self, stack: Stack, config: StackConfig, sink: SinkClient, engine: Engine) -> None:
         self.stack = stack
@@ -313,6 +319,8 @@ def platform() -> Iterator[Platform]:
                 "EVENT_RETRY_DELAYS": "[0.5, 1.0]",
                 "TOKEN_GUESS_LIMIT": str(TOKEN_GUESS_LIMIT),
                 "TOKEN_GUESS_WINDOW_SECONDS": str(TOKEN_GUESS_WINDOW_SECONDS),
+                "THROTTLE_ACCOUNT_BURST": str(THROTTLE_ACCOUNT_BURST),
+                "THROTTLE_CLIENT_BURST": str(THROTTLE_CLIENT_BURST),
                 # The matrix resends invitations: a second's cooldown instead of a minute's.
                 "RESEND_COOLDOWN_SECONDS": "1",
             }

@@ -12,8 +12,6 @@ from shared.contracts.common import StaffRole
 from shared.tokens import new_secret
 
 STAFF_SESSION_LIFETIME = timedelta(hours=12)
-MAX_FAILED_STAFF_LOGINS = 5
-STAFF_LOCKOUT = timedelta(minutes=15)
 API_TOKEN_PREFIX = "pat_"  # noqa: S105 - a visible prefix, not a secret
 
 

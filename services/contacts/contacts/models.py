@@ -163,4 +163,4 @@ class ClientGroupMember(Base):
 
 outbox = outbox_table(Base.metadata)
 inbox = inbox_table(Base.metadata)
-login_throttle = throttle_table(Base.metadata)
+credential_throttle = throttle_table(Base.metadata)

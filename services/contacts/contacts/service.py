@@ -10,8 +10,8 @@ from shared.contracts import contacts as c
 from shared.contracts.common import utc_now
 from shared.contracts.errors import ServiceError
 from shared.contracts.validation import parse
-from shared.messaging import rpc
-from shared.providers import Database, HealthCheck, OutboxRelay, PasswordHashing
+from shared.messaging import rpc, timer
+from shared.providers import Database, HealthCheck, OutboxRelay, PasswordHashing, Settings
 
 Json = dict[str, Any]
 expected = {"expected_exceptions": ServiceError}
@@ -20,13 +20,15 @@ expected = {"expected_exceptions": ServiceError}
 class ContactsService(HealthCheck):
     """Owns organizations, staff members (roles, portal-access permission, credentials) and contacts
     (type, names, email, phone, locale), with de-duplication by email within an organization, and
-    client groups (with parent groups) with the customer contacts authorised on each."""
+    client groups (with parent groups) with the customer contacts authorised on each, and the
+    credential throttle of staff sign-in."""
 
     name = "contacts"
 
     db = Database()
     passwords = PasswordHashing()
     relay = OutboxRelay(outbox)
+    settings = Settings()
 
     @rpc(**expected)
     def create_organization(self, payload: Json) -> Json:
@@ -56,7 +58,8 @@ class ContactsService(HealthCheck):
     @rpc(**expected)
     def staff_login(self, payload: Json) -> Json:
         cmd = parse(c.StaffLogin, payload)
-        return staff_sign_in.staff_login(self.db, self.passwords, cmd, utc_now()).model_dump(mode="json")
+        issued = staff_sign_in.staff_login(self.db, self.passwords, self.settings, cmd, utc_now())
+        return issued.model_dump(mode="json")
 
     @rpc(**expected)
     def authenticate_staff_session(self, payload: Json) -> Json:
@@ -138,3 +141,9 @@ class ContactsService(HealthCheck):
     def get_contact_client_groups(self, payload: Json) -> Json:
         q = parse(c.GetContactClientGroups, payload)
         return client_groups.get_contact_client_groups(self.db, q).model_dump(mode="json")
+
+    # --- time ---
+
+    @timer("throttle_prune_seconds")
+    def prune_throttle(self) -> None:
+        staff_sign_in.prune_throttle(self.db, utc_now())

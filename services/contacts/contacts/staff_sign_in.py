@@ -1,5 +1,5 @@
 """Use cases of staff signing in: an API token, or email and password for a console session (with
-failed attempts throttled), and the session's checks and end."""
+attempts throttled per client and per email and client), and the session's checks and end."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from contacts import domain
-from contacts.models import Organization, StaffApiToken, StaffMember, StaffSession, login_throttle
+from contacts.models import Organization, StaffApiToken, StaffMember, StaffSession, credential_throttle
 from contacts.rows import organization_view, staff_view
 from contacts.staff import active_staff_or_none
 from shared import throttle
@@ -17,6 +17,7 @@ from shared.contracts import contacts as c
 from shared.contracts.common import normalize_email
 from shared.contracts.errors import InvalidCredentials
 from shared.passwords import Passwords
+from shared.throttle import CredentialThrottle, ThrottleSettings
 from shared.tokens import digest, new_secret
 
 
@@ -39,10 +40,14 @@ def authenticate_api_token(session: Session, token: str) -> c.StaffPrincipal:
 
 
 def staff_login(
-    session: Session, passwords: Passwords, cmd: c.StaffLogin, now: datetime
+    session: Session, passwords: Passwords, settings: ThrottleSettings, cmd: c.StaffLogin, now: datetime
 ) -> c.StaffSessionIssued:
-    key = digest("staff:" + normalize_email(cmd.email))
-    throttle.refuse_while_locked(session, login_throttle, key, now)
+    """The same answer and time for an unknown email as for a wrong password. The attempt is
+    counted before the password is checked, per (email, client) and per client, so a stranger's
+    failures never keep the staff member out of their own client."""
+    guard = CredentialThrottle(credential_throttle, "staff", settings)
+    keys = (guard.by_account(cmd.email, cmd.client), guard.by_client(cmd.client))
+    guard.count(session, now, *keys)
     staff = active_staff_or_none(
         session,
         session.scalars(
@@ -54,17 +59,8 @@ def staff_login(
     else:
         ok = passwords.verify_nothing(cmd.password)
     if not ok or staff is None:
-        throttle.record_failure(
-            session,
-            login_throttle,
-            key,
-            now,
-            max_failures=domain.MAX_FAILED_STAFF_LOGINS,
-            lockout=domain.STAFF_LOCKOUT,
-        )
-        session.commit()
         raise InvalidCredentials("The email or password is not right.")
-    throttle.clear(session, login_throttle, key)
+    guard.succeeded(session, *keys)
     session_id = new_secret()
     session.add(
         StaffSession(
@@ -93,3 +89,10 @@ def end_staff_session(session: Session, session_id: str, now: datetime) -> None:
     if row is not None and row.ended_at is None:
         row.ended_at = now
         session.commit()
+
+
+def prune_throttle(session: Session, now: datetime) -> int:
+    """Forget the throttle rows whose buckets have drained: they would let every attempt through."""
+    pruned = throttle.prune(session, credential_throttle, now)
+    session.commit()
+    return pruned

@@ -2,7 +2,7 @@
 joining the access), signing in and out, and the session check behind every portal page.
 
 What password resets share with them (the account by email, the password rules, a new session,
-the sign-in throttle's key) is public here.
+the credential throttle of portal accounts) is public here.
 """
 
 from __future__ import annotations
@@ -15,17 +15,24 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session
 
 from invitations import domain
-from invitations.models import AccessGrant, Invitation, PortalAccount, PortalSession, login_throttle, outbox
+from invitations.models import (
+    AccessGrant,
+    Invitation,
+    PortalAccount,
+    PortalSession,
+    credential_throttle,
+    outbox,
+)
 from invitations.revoking import revoke_grant
 from invitations.rows import add_audit, add_history, live_grant, not_usable
 from invitations.settings import InvitationsSettings
-from shared import throttle
 from shared.contracts import events as e
 from shared.contracts import invitations as i
 from shared.contracts.common import ContactType, InvitationState, normalize_email
 from shared.contracts.errors import Conflict, InvalidCredentials, InvalidInput, PasswordRejected
 from shared.outbox import record_event
 from shared.passwords import Passwords, password_problems
+from shared.throttle import CredentialThrottle
 from shared.tokens import digest, new_secret
 
 S = InvitationState
@@ -181,6 +188,9 @@ def accept_invitation(
     cmd: i.AcceptInvitation,
     now: datetime,
 ) -> i.SessionIssued:
+    guard = portal_throttle(settings)
+    client = guard.by_client(cmd.client)
+    guard.count(session, now, client)
     same_passwords(cmd.password, cmd.password_confirmation)
     invitation = _usable_invitation(session, cmd.token, now)
     refuse_weak_password(cmd.password, invitation.email)
@@ -208,43 +218,28 @@ def accept_invitation(
         session.rollback()
         raise ACCOUNT_EXISTS
     _grant_access(session, invitation, account_id, now)
+    guard.succeeded(session, client)
     issued = start_session(session, settings, account_id, now)
     session.commit()
     return issued
 
 
-def login_key(email: str) -> str:
-    return digest("portal:" + normalize_email(email))
+def portal_throttle(settings: InvitationsSettings) -> CredentialThrottle:
+    """Every credential form of the portal counts here (shared/shared/throttle.py): sign-in,
+    joining an invitation with a password, accepting one, forgot password and reset."""
+    return CredentialThrottle(credential_throttle, "portal", settings)
 
 
-def _verify_or_count_failure(
-    session: Session,
-    passwords: Passwords,
-    settings: InvitationsSettings,
-    email: str,
-    password: str,
-    now: datetime,
-) -> PortalAccount:
-    """The account, when the password is right; the same error and time for an unknown email."""
-    key = login_key(email)
-    throttle.refuse_while_locked(session, login_throttle, key, now)
+def _verify_password(session: Session, passwords: Passwords, email: str, password: str) -> PortalAccount:
+    """The account, when the password is right; the same error and time for an unknown email.
+    The caller has counted the attempt already."""
     account = account_by_email(session, email)
     if account is not None:
         ok = passwords.verify(account.password_hash, password)
     else:
         ok = passwords.verify_nothing(password)
     if not ok or account is None:
-        throttle.record_failure(
-            session,
-            login_throttle,
-            key,
-            now,
-            max_failures=settings.max_failed_logins,
-            lockout=settings.lockout,
-        )
-        session.commit()
         raise InvalidCredentials("The email or password is not right.")
-    throttle.clear(session, login_throttle, key)
     if passwords.needs_rehash(account.password_hash):
         account.password_hash = passwords.hash(password)
     return account
@@ -257,9 +252,15 @@ def accept_invitation_as_account(
     cmd: i.AcceptInvitationAsAccount,
     now: datetime,
 ) -> i.SessionIssued:
+    guard = portal_throttle(settings)
+    client = guard.by_client(cmd.client)
+    guard.count(session, now, client)
     invitation = _usable_invitation(session, cmd.token, now)
-    account = _verify_or_count_failure(session, passwords, settings, invitation.email, cmd.password, now)
+    account_key = guard.by_account(invitation.email, cmd.client)
+    guard.count(session, now, account_key)
+    account = _verify_password(session, passwords, invitation.email, cmd.password)
     account_id = account.id
+    guard.succeeded(session, account_key, client)
     session.commit()
     invitation = _consume_invitation(session, cmd.token, now)
     _grant_access(session, invitation, account_id, now)
@@ -274,7 +275,11 @@ def accept_invitation_as_account(
 def login(
     session: Session, passwords: Passwords, settings: InvitationsSettings, cmd: i.Login, now: datetime
 ) -> i.SessionIssued:
-    account = _verify_or_count_failure(session, passwords, settings, cmd.email, cmd.password, now)
+    guard = portal_throttle(settings)
+    keys = (guard.by_account(cmd.email, cmd.client), guard.by_client(cmd.client))
+    guard.count(session, now, *keys)
+    account = _verify_password(session, passwords, cmd.email, cmd.password)
+    guard.succeeded(session, *keys)
     issued = start_session(session, settings, account.id, now)
     session.commit()
     return issued

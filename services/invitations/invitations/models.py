@@ -154,7 +154,8 @@ class PasswordResetRequest(Base):
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
     email_normalized: Mapped[str] = mapped_column(String(254))
     requested_at: Mapped[datetime] = created_at_column()
-    processed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Pruned `RESET_REQUEST_RETENTION_HOURS` after this (`resets.prune_reset_requests`).
+    processed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), index=True)
 
 
 class PasswordReset(Base):
@@ -222,4 +223,4 @@ class BulkInvitationItem(Base):
 
 outbox = outbox_table(Base.metadata)
 inbox = inbox_table(Base.metadata)
-login_throttle = throttle_table(Base.metadata)
+credential_throttle = throttle_table(Base.metadata)

@@ -5,18 +5,18 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 from invitations import domain
 from invitations.accounts import (
     account_by_email,
-    login_key,
+    portal_throttle,
     refuse_weak_password,
     same_passwords,
     start_session,
 )
-from invitations.models import PasswordReset, PasswordResetRequest, PortalAccount, login_throttle, outbox
+from invitations.models import PasswordReset, PasswordResetRequest, PortalAccount, credential_throttle, outbox
 from invitations.rows import end_sessions, not_usable
 from invitations.settings import InvitationsSettings
 from shared import throttle
@@ -29,9 +29,15 @@ from shared.sealing import seal
 from shared.tokens import digest, new_secret
 
 
-def request_password_reset(session: Session, email: str, now: datetime) -> None:
-    """The same single insert for every email, known or not; `process_reset_requests` does the rest."""
-    session.add(PasswordResetRequest(email_normalized=normalize_email(email), requested_at=now))
+def request_password_reset(
+    session: Session, settings: InvitationsSettings, cmd: i.RequestPasswordReset, now: datetime
+) -> None:
+    """The same work for every email, known or not: the request counts against its client (so one
+    client cannot fill the table or mailboxes), then a single insert; `process_reset_requests`
+    does the rest."""
+    guard = portal_throttle(settings)
+    guard.count(session, now, guard.by_client(cmd.client))
+    session.add(PasswordResetRequest(email_normalized=normalize_email(cmd.email), requested_at=now))
     session.commit()
 
 
@@ -106,6 +112,9 @@ def open_password_reset(session: Session, token: str, now: datetime) -> i.ResetL
 def reset_password(
     session: Session, passwords: Passwords, settings: InvitationsSettings, cmd: i.ResetPassword, now: datetime
 ) -> i.SessionIssued:
+    guard = portal_throttle(settings)
+    client = guard.by_client(cmd.client)
+    guard.count(session, now, client)
     same_passwords(cmd.password, cmd.password_confirmation)
     reset = session.scalars(
         select(PasswordReset).where(PasswordReset.token_hash == digest(cmd.token))
@@ -138,7 +147,20 @@ def reset_password(
     account.password_hash = password_hash
     account.password_changed_at = now
     end_sessions(session, account.id, "password reset", now)
-    throttle.clear(session, login_throttle, login_key(account.email))
+    # This client's failed sign-ins at the account start afresh; a stranger's, from theirs, do not.
+    guard.succeeded(session, guard.by_account(account.email, cmd.client), client)
     issued = start_session(session, settings, account.id, now)
     session.commit()
     return issued
+
+
+def prune_credential_records(session: Session, settings: InvitationsSettings, now: datetime) -> None:
+    """Delete drained throttle rows, and forgot-password requests answered longer ago than
+    `reset_request_retention_hours`."""
+    throttle.prune(session, credential_throttle, now)
+    session.execute(
+        delete(PasswordResetRequest).where(
+            PasswordResetRequest.processed_at < now - settings.reset_request_retention
+        )
+    )
+    session.commit()

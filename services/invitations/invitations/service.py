@@ -149,7 +149,8 @@ class InvitationsService(HealthCheck):
 
     @rpc(**expected)
     def request_password_reset(self, payload: Json) -> Json:
-        resets.request_password_reset(self.db, parse(i.RequestPasswordReset, payload).email, utc_now())
+        cmd = parse(i.RequestPasswordReset, payload)
+        resets.request_password_reset(self.db, self.settings, cmd, utc_now())
         return {}
 
     @rpc(**expected)
@@ -181,6 +182,10 @@ class InvitationsService(HealthCheck):
     @timer("reset_poll_seconds")
     def process_reset_requests(self) -> None:
         resets.process_reset_requests(self.db, self.settings, utc_now())
+
+    @timer("throttle_prune_seconds")
+    def prune_credential_records(self) -> None:
+        resets.prune_credential_records(self.db, self.settings, utc_now())
 
     # --- facts from notifications ---
 

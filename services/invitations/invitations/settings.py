@@ -5,9 +5,10 @@ from datetime import timedelta
 from pydantic import AnyHttpUrl, Field
 
 from shared.settings import SealingServiceSettings
+from shared.throttle import ThrottleSettings
 
 
-class InvitationsSettings(SealingServiceSettings):
+class InvitationsSettings(SealingServiceSettings, ThrottleSettings):
     # Every link in an email starts with this, whatever Host header a request came with.
     public_base_url: AnyHttpUrl = AnyHttpUrl("http://localhost:8000")
     invitation_expiry_hours: float = Field(default=7 * 24, gt=0, le=90 * 24)
@@ -17,8 +18,8 @@ class InvitationsSettings(SealingServiceSettings):
     resets_per_account_per_hour: int = Field(default=3, ge=1)
     session_lifetime_hours: float = Field(default=12, gt=0, le=24 * 30)
     view_as_lifetime_minutes: float = Field(default=15, gt=0, le=24 * 60)
-    max_failed_logins: int = Field(default=5, ge=1)
-    lockout_minutes: float = Field(default=15, gt=0)
+    # Answered forgot-password requests are deleted this long after (THROTTLE_PRUNE_SECONDS).
+    reset_request_retention_hours: float = Field(default=24, gt=0, le=24 * 365)
     expiry_sweep_seconds: float = Field(default=30, gt=0)
     reset_poll_seconds: float = Field(default=0.5, gt=0)
     bulk_poll_seconds: float = Field(default=0.2, gt=0)
@@ -47,8 +48,8 @@ class InvitationsSettings(SealingServiceSettings):
         return timedelta(minutes=self.view_as_lifetime_minutes)
 
     @property
-    def lockout(self) -> timedelta:
-        return timedelta(minutes=self.lockout_minutes)
+    def reset_request_retention(self) -> timedelta:
+        return timedelta(hours=self.reset_request_retention_hours)
 
     def link(self, path: str, token: str) -> str:
         return f"{str(self.public_base_url).rstrip('/')}/{path}/{token}"

@@ -13,6 +13,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from portal_gateway.rendering import CSRF_COOKIE, CSRF_FIELD
 from portal_gateway.settings import GatewaySettings
+from portal_gateway.throttle import client_address
 from shared.contracts import contacts as c
 from shared.contracts import invitations as i
 from shared.contracts.common import IdempotencyKey, StaffActor, StaffRole
@@ -36,8 +37,15 @@ async def get_settings(request: Request) -> GatewaySettings:
     return request.app.state.settings  # type: ignore[no-any-return]
 
 
+async def get_client(request: Request) -> str:
+    """Who the services' credential throttle counts an attempt against: the address uvicorn gives
+    (X-Forwarded-For applied only from FORWARDED_ALLOW_IPS), cut to what the contract takes."""
+    return client_address(request.scope).strip()[:100] or "unknown"
+
+
 Rpc = Annotated[RpcClient, Depends(get_rpc)]
 Settings = Annotated[GatewaySettings, Depends(get_settings)]
+Client = Annotated[str, Depends(get_client)]
 
 
 # --- staff ------------------------------------------------------------------------------------

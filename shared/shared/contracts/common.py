@@ -73,6 +73,9 @@ Locale = Annotated[str, StringConstraints(pattern=r"^[a-z]{2,3}(-[A-Z]{2})?$")]
 # An opaque secret (token, session id) as it travels between gateway and service.
 Secret = Annotated[str, StringConstraints(min_length=16, max_length=200, pattern=r"^[A-Za-z0-9_-]+$")]
 Password = Annotated[str, StringConstraints(min_length=1, max_length=1024)]
+# Where a credential request came from, as the gateway's server saw it (a trusted proxy's
+# X-Forwarded-For applied, nobody else's): what the credential throttle counts per client.
+ClientAddress = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
 # A client's name for one request, so that sending it again (after a timeout, a double click)
 # does it once: printable ASCII without spaces, e.g. a UUID.
 IdempotencyKey = Annotated[

@@ -10,6 +10,7 @@ from pydantic import Field, StringConstraints, model_validator
 
 from shared.contracts.common import (
     GATEWAY,
+    ClientAddress,
     ContactType,
     Email,
     Empty,
@@ -101,6 +102,8 @@ class AuthenticateApiToken(Request):
 class StaffLogin(Request):
     email: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=254)]
     password: Password
+    # The address the attempt came from, for the credential throttle (shared/shared/throttle.py).
+    client: ClientAddress | None = None
 
 
 class StaffSessionIssued(View):

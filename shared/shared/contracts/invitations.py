@@ -11,6 +11,7 @@ from pydantic import Field, StringConstraints
 
 from shared.contracts.common import (
     GATEWAY,
+    ClientAddress,
     ContactType,
     Empty,
     IdempotencyKey,
@@ -250,6 +251,7 @@ class AcceptInvitation(Request):
     token: Secret
     password: Password
     password_confirmation: Password
+    client: ClientAddress | None = None
 
 
 class AcceptInvitationAsAccount(Request):
@@ -257,6 +259,7 @@ class AcceptInvitationAsAccount(Request):
 
     token: Secret
     password: Password
+    client: ClientAddress | None = None
 
 
 class SessionIssued(View):
@@ -268,6 +271,9 @@ class SessionIssued(View):
 class Login(Request):
     email: LooseEmail
     password: Password
+    # The address the attempt came from; the credential throttle counts per client and per
+    # (email, client) (shared/shared/throttle.py).
+    client: ClientAddress | None = None
 
 
 class SessionRef(Request):
@@ -315,6 +321,7 @@ class ViewAsIssued(View):
 
 class RequestPasswordReset(Request):
     email: LooseEmail
+    client: ClientAddress | None = None
 
 
 class OpenPasswordReset(Request):
@@ -329,6 +336,7 @@ class ResetPassword(Request):
     token: Secret
     password: Password
     password_confirmation: Password
+    client: ClientAddress | None = None
 
 
 CHECK_ELIGIBILITY = RpcMethod("invitations", "check_eligibility", CheckEligibility, Eligibility)

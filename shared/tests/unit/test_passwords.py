@@ -75,3 +75,21 @@ def test_hashing_in_the_hub_would_starve_it():
     thread.wait()
 
     assert order.index("hashed") == 0
+
+
+def test_an_unknown_account_costs_one_verification_in_the_thread_from_the_first_one_on():
+    """Same timing for known and unknown emails, the first request of a process included: the hash
+    an unknown email is checked against is made when the service starts, where hashes run (a
+    native thread under eventlet), never inline on the hub during a request."""
+    ran = []
+
+    def run_blocking(func, *args):
+        ran.append(func.__name__)
+        return func(*args)
+
+    passwords = Passwords(run_blocking=run_blocking)
+    assert ran == ["hash"]  # at start, in the thread
+
+    ran.clear()
+    assert passwords.verify_nothing("anything") is False
+    assert ran == ["_verify"]  # the first unknown email: one verification, as for a known one

@@ -384,7 +384,7 @@ def test_sign_in_failures_look_the_same_for_known_and_unknown_emails(platform, e
     answers = []
     for email in (tenant.email, random_email("nobody")):
         failures = set()
-        for _ in range(platform.settings.max_failed_logins):
+        for _ in range(platform.settings.throttle_account_burst):
             with pytest.raises(InvalidCredentials) as failed:
                 platform.invitations(i.LOGIN, i.Login(email=email, password="not the password"))
             failures.add(failed.value.message)

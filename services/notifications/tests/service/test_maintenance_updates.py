@@ -13,6 +13,7 @@ from nameko.testing.services import entrypoint_hook, entrypoint_waiter
 from sqlalchemy import text
 
 from contacts.service import ContactsService
+from contacts.settings import ContactsSettings
 from invitations.service import InvitationsService
 from invitations.settings import InvitationsSettings
 from notifications.service import NotificationsService
@@ -24,7 +25,6 @@ from shared.contracts import invitations as i
 from shared.contracts import properties as p
 from shared.contracts.common import ContactType
 from shared.sealing import unseal
-from shared.settings import ServiceSettings
 from shared.testing.helpers import (
     ADMIN_PASSWORD,
     actor,
@@ -49,7 +49,7 @@ class Agency:
         self.invitations_settings = InvitationsSettings(**overrides, resend_cooldown_seconds=0)
         self.containers = {"notifications": notifications}
         for cls, settings in (
-            (ContactsService, ServiceSettings(**overrides)),
+            (ContactsService, ContactsSettings(**overrides)),
             (PropertiesService, PropertiesSettings(**overrides)),
             (InvitationsService, self.invitations_settings),
         ):

@@ -14,6 +14,7 @@ from fastapi.responses import RedirectResponse, Response
 from portal_gateway.deps import (
     STAFF_SESSION_COOKIE,
     VIEW_AS_COOKIE,
+    Client,
     ConsoleStaff,
     Csrf,
     Rpc,
@@ -80,15 +81,28 @@ async def login_page(request: Request, staff: ConsoleStaff) -> Response:
 
 @router.post("/login", dependencies=[Csrf])
 async def login(
-    request: Request, rpc: Rpc, settings: Settings, email: FormText = "", password: FormText = ""
+    request: Request,
+    rpc: Rpc,
+    settings: Settings,
+    client: Client,
+    email: FormText = "",
+    password: FormText = "",
 ) -> Response:
     try:
-        issued = await rpc.call(c.STAFF_LOGIN, parse(c.StaffLogin, {"email": email, "password": password}))
+        command = parse(c.StaffLogin, {"email": email, "password": password, "client": client})
+        issued = await rpc.call(c.STAFF_LOGIN, command)
     except (InvalidCredentials, InvalidInput, RateLimited) as exc:
         message = "Enter your email and password." if isinstance(exc, InvalidInput) else exc.message
-        status = 429 if isinstance(exc, RateLimited) else 401
+        if isinstance(exc, RateLimited):
+            status, headers = 429, {"Retry-After": str(exc.retry_after)}
+        else:
+            status, headers = 401, None
         return render(
-            request, "console/login.html", {"errors": [message], "email": email[:254], "staff": None}, status
+            request,
+            "console/login.html",
+            {"errors": [message], "email": email[:254], "staff": None},
+            status,
+            headers,
         )
     response = RedirectResponse("/console/contacts?type=tenant", status_code=303)
     session_cookie(response, STAFF_SESSION_COOKIE, issued.session_id, settings, max_age=12 * 3600)

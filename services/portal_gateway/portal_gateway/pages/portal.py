@@ -17,6 +17,7 @@ from fastapi.responses import RedirectResponse, Response
 from portal_gateway.deps import (
     PORTAL_SESSION_COOKIE,
     VIEW_AS_COOKIE,
+    Client,
     Csrf,
     PortalUser,
     ReadOnlyWhileViewingAs,
@@ -48,6 +49,11 @@ router = APIRouter(include_in_schema=False, dependencies=[ReadOnlyWhileViewingAs
 TOKEN_PAGE = {"Referrer-Policy": "no-referrer"}
 _TOKEN = re.compile(r"^[A-Za-z0-9_-]{16,200}$")
 FormText = Annotated[str, Form(max_length=1024)]
+
+
+def _too_many(exc: RateLimited) -> dict[str, str]:
+    """The header of every 429: how long to wait, in seconds."""
+    return {"Retry-After": str(exc.retry_after)}
 
 
 def _messages(exc: InvalidInput | PasswordRejected) -> list[str]:
@@ -105,6 +111,7 @@ async def accept_invitation(
     request: Request,
     rpc: Rpc,
     settings: Settings,
+    client: Client,
     token: FormText,
     password: FormText = "",
     password_confirmation: FormText = "",
@@ -112,7 +119,12 @@ async def accept_invitation(
     try:
         command = parse(
             i.AcceptInvitation,
-            {"token": token, "password": password, "password_confirmation": password_confirmation},
+            {
+                "token": token,
+                "password": password,
+                "password_confirmation": password_confirmation,
+                "client": client,
+            },
         )
         issued = await rpc.call(i.ACCEPT_INVITATION, command)
     except TokenNotUsable as exc:
@@ -126,16 +138,17 @@ async def accept_invitation(
 
 @router.post("/invite/join", dependencies=[Csrf])
 async def join_invitation(
-    request: Request, rpc: Rpc, settings: Settings, token: FormText, password: FormText = ""
+    request: Request, rpc: Rpc, settings: Settings, client: Client, token: FormText, password: FormText = ""
 ) -> Response:
     try:
-        command = parse(i.AcceptInvitationAsAccount, {"token": token, "password": password})
+        command = parse(i.AcceptInvitationAsAccount, {"token": token, "password": password, "client": client})
         issued = await rpc.call(i.ACCEPT_INVITATION_AS_ACCOUNT, command)
     except TokenNotUsable as exc:
         return _link_problem(request, "invitation", exc.details.get("reason", "unknown"))
-    except (InvalidCredentials, InvalidInput, RateLimited) as exc:
-        status = 429 if isinstance(exc, RateLimited) else 401
-        return await _invitation_form(request, rpc, token, [exc.message], status=status)
+    except (InvalidCredentials, InvalidInput) as exc:
+        return await _invitation_form(request, rpc, token, [exc.message], status=401)
+    # RateLimited is the error page's (429 with Retry-After, errors.py), as on /invite/accept and
+    # /reset: the form would look the token up again for a client that is made to wait.
     return _signed_in(settings, issued)
 
 
@@ -151,10 +164,16 @@ async def login_page(request: Request, user: PortalUser) -> Response:
 
 @router.post("/login", dependencies=[Csrf])
 async def login(
-    request: Request, rpc: Rpc, settings: Settings, email: FormText = "", password: FormText = ""
+    request: Request,
+    rpc: Rpc,
+    settings: Settings,
+    client: Client,
+    email: FormText = "",
+    password: FormText = "",
 ) -> Response:
     try:
-        issued = await rpc.call(i.LOGIN, parse(i.Login, {"email": email, "password": password}))
+        command = parse(i.Login, {"email": email, "password": password, "client": client})
+        issued = await rpc.call(i.LOGIN, command)
     except (InvalidCredentials, InvalidInput) as exc:
         message = exc.message if isinstance(exc, InvalidCredentials) else "Enter your email and password."
         return render(request, "portal/login.html", {"errors": [message], "email": email[:254]}, status=401)
@@ -164,7 +183,7 @@ async def login(
             "portal/login.html",
             {"errors": [exc.message], "email": email[:254]},
             status=429,
-            headers={"Retry-After": str(exc.retry_after)},
+            headers=_too_many(exc),
         )
     return _signed_in(settings, issued)
 
@@ -188,14 +207,19 @@ async def forgot_page(request: Request) -> Response:
 
 
 @router.post("/forgot", dependencies=[Csrf])
-async def forgot(request: Request, rpc: Rpc, email: FormText = "") -> Response:
+async def forgot(request: Request, rpc: Rpc, client: Client, email: FormText = "") -> Response:
     """The same answer, after the same work, whether or not the email has an account."""
     email = email.strip()
     if not email or len(email) > 254:
         return render(
             request, "portal/forgot.html", {"errors": ["Enter your email address."], "sent": False}, 422
         )
-    await rpc.call(i.REQUEST_PASSWORD_RESET, i.RequestPasswordReset(email=email))
+    try:
+        await rpc.call(i.REQUEST_PASSWORD_RESET, i.RequestPasswordReset(email=email, client=client))
+    except RateLimited as exc:
+        return render(
+            request, "portal/forgot.html", {"errors": [exc.message], "sent": False}, 429, _too_many(exc)
+        )
     return render(request, "portal/forgot.html", {"errors": [], "sent": True})
 
 
@@ -220,6 +244,7 @@ async def reset_password(
     request: Request,
     rpc: Rpc,
     settings: Settings,
+    client: Client,
     token: FormText,
     password: FormText = "",
     password_confirmation: FormText = "",
@@ -227,7 +252,12 @@ async def reset_password(
     try:
         command = parse(
             i.ResetPassword,
-            {"token": token, "password": password, "password_confirmation": password_confirmation},
+            {
+                "token": token,
+                "password": password,
+                "password_confirmation": password_confirmation,
+                "client": client,
+            },
         )
         issued = await rpc.call(i.RESET_PASSWORD, command)
     except TokenNotUsable as exc:

@@ -1,6 +1,7 @@
 """The gateway's guards against hostile clients, with the services replaced by a fake: the token
-guessing throttle, who may manage portal access, input the contracts refuse, redirects that never
-follow the Host header. Against the real services: tests/hostile."""
+guessing throttle, the client address and the 429 of the credential forms, who may manage portal
+access, input the contracts refuse, redirects that never follow the Host header. Against the real
+services: tests/hostile."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from portal_gateway.throttle import FailureWindow
 from shared.contracts import contacts as c
 from shared.contracts import invitations as i
 from shared.contracts.common import StaffRole
-from shared.contracts.errors import NotFound
+from shared.contracts.errors import NotFound, RateLimited
 
 TOKEN = "pat_" + "T" * 43
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
@@ -50,9 +51,11 @@ class FakeRpc:
             "open_invitation": i.InvitationLanding(status=i.LinkStatus.UNKNOWN),
         }
         self.calls: list[str] = []
+        self.requests: dict[str, Any] = {}
 
     async def call(self, method: Any, request: Any, timeout: float | None = None) -> Any:
         self.calls.append(method.name)
+        self.requests[method.name] = request
         answer = self.answers.get(method.name)
         if isinstance(answer, BaseException):
             raise answer
@@ -161,6 +164,39 @@ def test_x_forwarded_for_from_an_untrusted_peer_changes_nothing(client_from):
         guesser.get(f"/invite/{'x' * 43}", headers={"X-Forwarded-For": f"192.0.2.{n}"})
     spoofed = guesser.get(f"/invite/{'x' * 43}", headers={"X-Forwarded-For": "198.51.100.7"})
     assert spoofed.status_code == 429
+
+
+# --- the credential forms: the client the services count, and their 429 ----------------------
+
+CREDENTIAL_FORMS = {
+    "/login": ("login", {"email": "p@example.com", "password": "x"}),
+    "/console/login": ("staff_login", {"email": "s@example.com", "password": "x"}),
+    "/forgot": ("request_password_reset", {"email": "p@example.com"}),
+    "/reset": ("reset_password", {"token": "t" * 43, "password": "x", "password_confirmation": "x"}),
+    "/invite/accept": (
+        "accept_invitation",
+        {"token": "t" * 43, "password": "x", "password_confirmation": "x"},
+    ),
+    "/invite/join": ("accept_invitation_as_account", {"token": "t" * 43, "password": "x"}),
+}
+
+
+@pytest.mark.parametrize("path", CREDENTIAL_FORMS)
+def test_credential_forms_name_the_client_and_answer_429_with_retry_after(client_from, rpc, path):
+    """The services count attempts per client address: the gateway names the client as uvicorn
+    gives it (an X-Forwarded-For from a peer that is no trusted proxy changes nothing), and the
+    services' refusal is a 429 with Retry-After on every form."""
+    method, form = CREDENTIAL_FORMS[path]
+    rpc.answers[method] = RateLimited("Too many attempts. Try again in 2 minute(s).", {"retry_after": 90})
+    browser = client_from("10.0.4.1")
+    token = browser.get("/login").text.split('name="csrf_token" value="')[1].split('"')[0]
+    response = browser.post(
+        path, data={"csrf_token": token, **form}, headers={"X-Forwarded-For": "192.0.2.9"}
+    )
+    assert response.status_code == 429
+    assert response.headers["retry-after"] == "90"
+    assert "Try again in 2 minute(s)." in response.text
+    assert rpc.requests[method].client == "10.0.4.1"
 
 
 # --- who may manage portal access -------------------------------------------------------------

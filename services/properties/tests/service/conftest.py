@@ -11,11 +11,13 @@ import pytest  # noqa: E402
 from nameko.testing.services import entrypoint_hook  # noqa: E402
 
 from contacts.service import ContactsService  # noqa: E402
+from contacts.settings import ContactsSettings  # noqa: E402
 from properties.service import PropertiesService  # noqa: E402
 from properties.settings import PropertiesSettings  # noqa: E402
 from shared.contracts import contacts as c  # noqa: E402
 from shared.contracts import properties as p  # noqa: E402
 from shared.contracts.common import ContactType, RpcMethod  # noqa: E402
+from shared.settings import ServiceSettings  # noqa: E402
 from shared.testing.containers import container_factory  # noqa: E402,F401 - a fixture
 from shared.testing.fixtures import infra  # noqa: E402,F401 - a fixture
 from shared.testing.helpers import ADMIN_PASSWORD, actor, random_email, random_name  # noqa: E402
@@ -30,8 +32,9 @@ def settings(infra) -> PropertiesSettings:  # noqa: F811
 def containers(container_factory, settings) -> dict[str, Any]:  # noqa: F811
     """The properties service and the contacts service it asks about contacts, on one broker."""
     config = settings.nameko_config()
+    contacts_settings = ContactsSettings(**settings.model_dump(include=set(ServiceSettings.model_fields)))
     running = {
-        "contacts": container_factory(ContactsService, config),
+        "contacts": container_factory(ContactsService, contacts_settings.nameko_config()),
         "properties": container_factory(PropertiesService, config),
     }
     for container in running.values():
