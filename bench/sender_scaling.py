@@ -49,7 +49,8 @@ from devtools.prepare import REPO
 from notifications.settings import NotificationsSettings
 from shared.contracts import events as e
 from shared.contracts.common import utc_now
-from shared.sealing import seal
+from shared.contracts.notifications import DeliveryPurpose
+from shared.sealing import LinkSealer
 from shared.testing.infra import InfraError, check_postgres, check_rabbitmq
 from shared.topology import event_exchange_name
 
@@ -87,14 +88,17 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 # --- the backlog --------------------------------------------------------------------------------
 
 
-def invitation_events(count: int, domain: str, public_base_url: str, key: str) -> list[e.InvitationSent]:
+def invitation_events(
+    count: int, domain: str, public_base_url: str, sealer: LinkSealer
+) -> list[e.InvitationSent]:
     """What the invitations service publishes when staff invite `count` contacts, one address each."""
     organization_id, staff_id = uuid.uuid4(), uuid.uuid4()
     expires_at = utc_now() + timedelta(days=7)
+    invitation_ids = [uuid.uuid4() for _ in range(count)]
     return [
         e.InvitationSent(
             organization_id=organization_id,
-            invitation_id=uuid.uuid4(),
+            invitation_id=invitation_ids[n],
             contact_id=uuid.uuid4(),
             contact_type="tenant",
             email=f"tenant.{n}@{domain}",
@@ -104,7 +108,13 @@ def invitation_events(count: int, domain: str, public_base_url: str, key: str) -
             expires_at=expires_at,
             sent_by_staff_member_id=staff_id,
             is_resend=False,
-            sealed_link=seal(key, f"{public_base_url}/invite/{secrets.token_urlsafe(32)}"),
+            sealed_link=sealer.seal(
+                f"{public_base_url}/invite/{secrets.token_urlsafe(32)}",
+                recipient=f"tenant.{n}@{domain}",
+                purpose=DeliveryPurpose.INVITATION,
+                subject=invitation_ids[n],
+                expires_at=expires_at,
+            ),
         )
         for n in range(count)
     ]
@@ -178,8 +188,8 @@ def run_round(
     tag: str,
 ) -> dict[str, Any]:
     domain = f"{tag}.senders.example.com"
-    key = NotificationsSettings().link_sealing_key
-    events = invitation_events(messages, domain, platform.config.public_base_url, key)
+    sealer = NotificationsSettings().link_sealer
+    events = invitation_events(messages, domain, platform.config.public_base_url, sealer)
     recipients = {event.email for event in events}
     asyncio.run(publish(platform.amqp_uri, events))
     wait_until(
