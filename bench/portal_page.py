@@ -89,9 +89,9 @@ def main(argv: list[str] | None = None) -> int:
             for tenant in tenants:
                 staff.invite(tenant["id"])
             sessions = [platform.accept(platform.invitation_token(t["email"])) for t in tenants]
-            asyncio.run(check_page_rpcs(platform.amqp_uri, sessions))
+            asyncio.run(check_page_rpcs(platform.config.uri_of("gateway"), sessions))
             org = staff.organization_id
-            env = {"AMQP_URI": platform.amqp_uri}
+            env = {"AMQP_URI": platform.config.uri_of("gateway")}  # it calls invitations as the gateway
             log_dir = platform.log_dir
             http = workers.enter_context(
                 Worker("http", ["-m", "bench.rpc_worker", "http"], env=env, log_dir=log_dir)

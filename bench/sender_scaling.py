@@ -47,9 +47,11 @@ from bench.sender_scaling_processes import Meters, Senders, label
 from bench.sender_scaling_report import report
 from devtools.prepare import REPO
 from notifications.settings import NotificationsSettings
+from shared.broker_access import dev_uri, login_name
 from shared.contracts import events as e
 from shared.contracts.common import utc_now
-from shared.sealing import seal
+from shared.contracts.notifications import DeliveryPurpose
+from shared.sealing import LinkSealer
 from shared.testing.infra import InfraError, check_postgres, check_rabbitmq
 from shared.topology import event_exchange_name
 
@@ -87,14 +89,17 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 # --- the backlog --------------------------------------------------------------------------------
 
 
-def invitation_events(count: int, domain: str, public_base_url: str, key: str) -> list[e.InvitationSent]:
+def invitation_events(
+    count: int, domain: str, public_base_url: str, sealer: LinkSealer
+) -> list[e.InvitationSent]:
     """What the invitations service publishes when staff invite `count` contacts, one address each."""
     organization_id, staff_id = uuid.uuid4(), uuid.uuid4()
     expires_at = utc_now() + timedelta(days=7)
+    invitation_ids = [uuid.uuid4() for _ in range(count)]
     return [
         e.InvitationSent(
             organization_id=organization_id,
-            invitation_id=uuid.uuid4(),
+            invitation_id=invitation_ids[n],
             contact_id=uuid.uuid4(),
             contact_type="tenant",
             email=f"tenant.{n}@{domain}",
@@ -104,7 +109,13 @@ def invitation_events(count: int, domain: str, public_base_url: str, key: str) -
             expires_at=expires_at,
             sent_by_staff_member_id=staff_id,
             is_resend=False,
-            sealed_link=seal(key, f"{public_base_url}/invite/{secrets.token_urlsafe(32)}"),
+            sealed_link=sealer.seal(
+                f"{public_base_url}/invite/{secrets.token_urlsafe(32)}",
+                recipient=f"tenant.{n}@{domain}",
+                purpose=DeliveryPurpose.INVITATION,
+                subject=invitation_ids[n],
+                expires_at=expires_at,
+            ),
         )
         for n in range(count)
     ]
@@ -113,12 +124,13 @@ def invitation_events(count: int, domain: str, public_base_url: str, key: str) -
 async def publish(amqp_uri: str, events: list[e.InvitationSent]) -> None:
     """Publish as the invitations service's outbox relay does: JSON to `invitations.events`, routing
     key the event type, message id the event id, persistent, with publisher confirms."""
-    connection = await aio_pika.connect(amqp_uri, client_properties={"connection_name": "bench-senders"})
+    # As the invitations service: its login and user_id, or notifications parks every event.
+    connection = await aio_pika.connect(
+        dev_uri(amqp_uri, "invitations"), client_properties={"connection_name": "bench-senders"}
+    )
     try:
         channel = await connection.channel(publisher_confirms=True)
-        exchange = await channel.declare_exchange(
-            event_exchange_name("invitations"), aio_pika.ExchangeType.TOPIC, durable=True
-        )
+        exchange = await channel.get_exchange(event_exchange_name("invitations"), ensure=False)
         for start in range(0, len(events), PUBLISH_IN_FLIGHT):
             await asyncio.gather(
                 *(
@@ -130,6 +142,7 @@ async def publish(amqp_uri: str, events: list[e.InvitationSent]) -> None:
                             delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
                             message_id=str(event.event_id),
                             type=event.event_type,
+                            user_id=login_name("invitations"),
                         ),
                         routing_key=event.event_type,
                     )
@@ -178,8 +191,8 @@ def run_round(
     tag: str,
 ) -> dict[str, Any]:
     domain = f"{tag}.senders.example.com"
-    key = NotificationsSettings().link_sealing_key
-    events = invitation_events(messages, domain, platform.config.public_base_url, key)
+    sealer = NotificationsSettings().link_sealer
+    events = invitation_events(messages, domain, platform.config.public_base_url, sealer)
     recipients = {event.email for event in events}
     asyncio.run(publish(platform.amqp_uri, events))
     wait_until(

@@ -38,7 +38,7 @@ class Senders:
             ProcessSpec(
                 name,
                 profiled(name, python_module("notifications.sender"), platform.log_dir),
-                env,
+                {"AMQP_URI": platform.config.uri_of("sender"), **env},
             )
             for name in self.names
         ]

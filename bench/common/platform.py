@@ -27,6 +27,7 @@ from devtools.isolated import isolated
 from devtools.prepare import prepare
 from devtools.sink_client import SinkClient
 from devtools.stack import ProcessSpec, Stack, StackConfig, platform_processes
+from shared.broker_access import COMPONENTS
 from shared.testing.infra import Management
 
 NAMEKO_SERVICES = ("contacts", "properties", "invitations", "notifications")
@@ -157,7 +158,7 @@ class BenchPlatform:
         from portal_gateway.admin import create_organization
         from portal_gateway.settings import GatewaySettings
 
-        settings = GatewaySettings(amqp_uri=self.amqp_uri)
+        settings = GatewaySettings(amqp_uri=self.config.uri_of("gateway"))
         created = asyncio.run(
             create_organization(
                 settings,
@@ -263,7 +264,7 @@ def bench_platform(
             ProcessSpec(
                 spec.name,
                 profiled(spec.name, spec.argv, log_dir),
-                {**spec.env, **(process_env or {}).get(spec.name, {})},
+                {**own_login(spec, config), **spec.env, **(process_env or {}).get(spec.name, {})},
             )
             for spec in specs
         ]
@@ -301,3 +302,9 @@ def bench_platform(
             for pid in profiled_children:  # never leave one behind, whatever happened to py-spy
                 with contextlib.suppress(ProcessLookupError):
                     os.kill(pid, signal.SIGKILL)
+
+
+def own_login(spec: ProcessSpec, config: StackConfig) -> dict[str, str]:
+    """An extra platform process (`sender-2`) on the broker login of its kind, as the others are."""
+    kind = spec.name.rsplit("-", 1)[0]
+    return {"AMQP_URI": config.uri_of(kind)} if kind in COMPONENTS and "AMQP_URI" not in spec.env else {}

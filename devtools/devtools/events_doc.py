@@ -44,6 +44,8 @@ when it is out of date.
 - Ids are UUID strings; times are ISO 8601 in UTC.
 - Secrets never travel readable: invitation and reset events carry the link **sealed**
   (`sealed_link`, Fernet with `LINK_SEALING_KEY`), which only the notifications service can open.
+  The seal names the link's recipient, purpose, subject and expiry: the same event published
+  again with another `email` gets no email, only a `delivery_failed` with `link_refused`.
 
 ## Subscribing from outside Python
 

@@ -5,10 +5,13 @@ Each service subclasses `CommonSettings` with its own fields. Nothing here opens
 
 from __future__ import annotations
 
-from typing import Literal
+from functools import cached_property
+from typing import Annotated, Literal
 
 from pydantic import Field, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from shared.sealing import LinkSealer
 
 # Development-only secrets. `CommonSettings` refuses them outside development and test.
 DEV_LINK_SEALING_KEY = "ZGV2ZWxvcG1lbnQtb25seS1ub3QtYS1yZWFsLWtleSE="
@@ -61,14 +64,32 @@ class ServiceSettings(CommonSettings):
 
 class SealingServiceSettings(ServiceSettings):
     """A process that seals links (invitations) or opens them (notifications and its sender). No
-    other process has the key: a gateway, contacts or properties process that is broken into
+    other process has the keys: a gateway, contacts or properties process that is broken into
     cannot open the links in events."""
 
-    # Key that seals invitation and reset links for the notifications service (Fernet, base64).
+    # The key that seals invitation and reset links for the notifications service (Fernet,
+    # base64); it opens them too.
     link_sealing_key: str = DEV_LINK_SEALING_KEY
+    # Earlier keys, comma-separated: they still open links sealed before a rotation, and seal
+    # nothing. A key is retired by removing it from here (docs/decisions.md, "Sealing keys rotate").
+    link_sealing_old_keys: Annotated[tuple[str, ...], NoDecode] = ()
+
+    @field_validator("link_sealing_old_keys", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: object) -> object:
+        if isinstance(value, str):
+            return tuple(key.strip() for key in value.split(",") if key.strip())
+        return value
 
     @model_validator(mode="after")
     def _no_default_secrets_in_production(self) -> SealingServiceSettings:
         if self.environment == "production" and self.link_sealing_key == DEV_LINK_SEALING_KEY:
             raise ValueError("LINK_SEALING_KEY must be set outside development")
+        if self.environment == "production" and DEV_LINK_SEALING_KEY in self.link_sealing_old_keys:
+            raise ValueError("LINK_SEALING_OLD_KEYS must not hold the development key outside development")
         return self
+
+    @cached_property  # built once: every email sealed or opened uses it
+    def link_sealer(self) -> LinkSealer:
+        """Seals with LINK_SEALING_KEY; opens with it and with each of LINK_SEALING_OLD_KEYS."""
+        return LinkSealer((self.link_sealing_key, *self.link_sealing_old_keys))

@@ -215,6 +215,18 @@ def test_only_the_processes_that_seal_or_open_links_hold_the_key(services: dict[
     assert holders == NEEDS["LINK_SEALING_KEY"], "the gateway, contacts and properties never hold it"
 
 
+def test_old_sealing_keys_reach_only_the_processes_that_open_links(
+    services: dict[str, dict[str, Any]],
+) -> None:
+    holders = {name for name in APPS if "LINK_SEALING_OLD_KEYS" in environment(services[name])}
+    assert holders == {"notifications", "sender"}, "invitations only seals: it needs no old key"
+    assert {environment(services[name])["LINK_SEALING_OLD_KEYS"] for name in holders} == {""}
+    rotating = {"LINK_SEALING_KEY": "bmV3", "LINK_SEALING_OLD_KEYS": "b2xk,b2xkZXI="}
+    assert {environment(services[name], rotating)["LINK_SEALING_OLD_KEYS"] for name in holders} == {
+        "b2xk,b2xkZXI="
+    }, "exported old keys reach both"
+
+
 def test_the_common_environment_is_one_anchor(compose_path: Path, compose: dict[str, Any]) -> None:
     assert "x-app-env" in compose
     text = compose_path.read_text()

@@ -7,18 +7,22 @@ processes accept.
 
 from __future__ import annotations
 
+import uuid
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import kubernetes_validate
 import pytest
 import yaml
+from cryptography.fernet import Fernet
 
 from contacts.settings import ContactsSettings
 from invitations.settings import InvitationsSettings
 from notifications.settings import NotificationsSettings
 from portal_gateway.settings import GatewaySettings
 from shared.broker_access import login_name, login_of
+from shared.sealing import LinkSealer
 from shared.settings import DEV_LINK_SEALING_KEY, CommonSettings, ServiceSettings
 
 # What a server in a container listens on, so that other containers reach it.
@@ -98,6 +102,8 @@ def resolve_env(container: dict[str, Any], config: dict[str, str], secret: dict[
         if "secretKeyRef" in ref:
             assert ref["secretKeyRef"]["name"] == "portal-secrets"
             key = ref["secretKeyRef"]["key"]
+            if key not in secret and ref["secretKeyRef"].get("optional") is True:
+                continue  # as Kubernetes does: an optional key the Secret lacks sets nothing
             assert key in secret, (
                 f"{container['name']}: {item['name']} names secret key {key!r}, not in the template"
             )
@@ -257,6 +263,8 @@ def test_each_container_gets_an_environment_its_process_accepts(
     assert settings.quorum_queues is True
     # Only the processes that seal or open links hold the key; a gateway broken into has none.
     assert ("LINK_SEALING_KEY" in named) == (name in {"invitations", "notifications", "sender"})
+    # Old keys only open: the two processes that open links may get them, invitations never.
+    assert ("LINK_SEALING_OLD_KEYS" in named) == (name in {"notifications", "sender"})
     if "LINK_SEALING_KEY" in named:
         assert settings.link_sealing_key == secret["link-sealing-key"]
     # Each pod has its own broker login, the one the other services know it by.
@@ -291,3 +299,35 @@ def test_the_sender_runs_without_an_smtp_login(
     env = resolve_env({**container, "env": given}, config, without_login)
     settings = load_settings(NotificationsSettings, env)
     assert settings.smtp_username is None and settings.smtp_password is None
+
+
+def test_during_a_rotation_the_openers_get_the_old_keys_from_the_secret(
+    objects, config: dict[str, str], secret: dict[str, str], load_settings
+) -> None:
+    """`link-sealing-old-keys` is optional: absent (as in the template), the processes start with
+    none; present, notifications and the sender open with each of them, and seal with the new key."""
+    old, older, new = (Fernet.generate_key().decode() for _ in range(3))
+    assert "link-sealing-old-keys" not in secret
+    rotating = {**secret, "link-sealing-key": new, "link-sealing-old-keys": f"{old},{older}"}
+    for name in ("notifications", "sender"):
+        [container] = pod(objects, name)["containers"]
+        [item] = [item for item in container["env"] if item["name"] == "LINK_SEALING_OLD_KEYS"]
+        assert item["valueFrom"]["secretKeyRef"] == {
+            "name": "portal-secrets",
+            "key": "link-sealing-old-keys",
+            "optional": True,
+        }
+        assert (
+            load_settings(NotificationsSettings, resolve_env(container, config, secret)).link_sealing_old_keys
+            == ()
+        )
+        settings = load_settings(NotificationsSettings, resolve_env(container, config, rotating))
+        assert settings.link_sealing_old_keys == (old, older)
+        sealed_before = LinkSealer([old]).seal(
+            "https://portal.example.com/invite/t",
+            recipient="a@example.com",
+            purpose="invitation",
+            subject=uuid.uuid4(),
+            expires_at=datetime.now(UTC) + timedelta(days=1),
+        )
+        assert settings.link_sealer.open(sealed_before).recipient == "a@example.com"

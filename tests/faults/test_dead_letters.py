@@ -34,8 +34,9 @@ from kombu import Connection, Exchange
 from shared.broker_access import login_name
 from shared.contracts import events as e
 from shared.contracts.common import ContactType, utc_now
+from shared.contracts.notifications import DeliveryPurpose
 from shared.deadletters import list_dead_letters
-from shared.sealing import seal
+from shared.sealing import LinkSealer
 from shared.settings import DEV_LINK_SEALING_KEY
 from shared.topology import Subscription
 from tests.faults.conftest import RETRY_DELAYS, size, wait_until
@@ -92,19 +93,26 @@ def dead_count(platform) -> int:
 def publish_poison(platform, staff, tenant) -> e.InvitationSent:
     """An invitation_sent for a real contact of a real organization, as the invitations relay
     publishes it (nameko's wire format)."""
+    invitation_id, expires_at = uuid.uuid4(), utc_now() + timedelta(days=7)
     event = e.InvitationSent(
         organization_id=uuid.UUID(staff.organization_id),
-        invitation_id=uuid.uuid4(),
+        invitation_id=invitation_id,
         contact_id=uuid.UUID(tenant.id),
         contact_type=ContactType.TENANT,
         email=tenant.email,
         recipient_name="Tess Tenant",
         organization_name="Lettings",
         locale="en-GB",
-        expires_at=utc_now() + timedelta(days=7),
+        expires_at=expires_at,
         sent_by_staff_member_id=uuid.uuid4(),
         is_resend=False,
-        sealed_link=seal(DEV_LINK_SEALING_KEY, f"{platform.config.public_base_url}/invite/{'x' * 43}"),
+        sealed_link=LinkSealer([DEV_LINK_SEALING_KEY]).seal(
+            f"{platform.config.public_base_url}/invite/{'x' * 43}",
+            recipient=tenant.email,
+            purpose=DeliveryPurpose.INVITATION,
+            subject=invitation_id,
+            expires_at=expires_at,
+        ),
     )
     exchange = Exchange("invitations.events", type="topic", durable=True, no_declare=True)
     with Connection(platform.config.uri_of("invitations"), connect_timeout=10) as conn:

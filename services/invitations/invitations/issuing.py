@@ -29,9 +29,9 @@ from shared.contracts import invitations as i
 from shared.contracts.common import InvitationState, StaffActor, normalize_email
 from shared.contracts.contacts import ContactView, OrganizationView
 from shared.contracts.errors import Conflict, NotEligible, NotFound, RateLimited, ServiceError
+from shared.contracts.notifications import DeliveryPurpose
 from shared.db import table
 from shared.outbox import record_events
-from shared.sealing import seal
 from shared.tokens import digest, new_secret
 
 S = InvitationState
@@ -261,7 +261,14 @@ def _invitation_sent(
         expires_at=expires_at,
         sent_by_staff_member_id=staff_id,
         is_resend=resend,
-        sealed_link=seal(settings.link_sealing_key, settings.link("invite", token)),
+        # Bound to this email: the sender sends it to this address, for this invitation, or not at all.
+        sealed_link=settings.link_sealer.seal(
+            settings.link("invite", token),
+            recipient=contact.email,
+            purpose=DeliveryPurpose.INVITATION,
+            subject=invitation_id,
+            expires_at=expires_at,
+        ),
     )
 
 

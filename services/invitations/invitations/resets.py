@@ -23,9 +23,9 @@ from shared import throttle
 from shared.contracts import events as e
 from shared.contracts import invitations as i
 from shared.contracts.common import normalize_email
+from shared.contracts.notifications import DeliveryPurpose
 from shared.outbox import record_event
 from shared.passwords import Passwords
-from shared.sealing import seal
 from shared.tokens import digest, new_secret
 
 
@@ -89,7 +89,14 @@ def process_reset_requests(
                 recipient_name=account.display_name,
                 locale=account.locale,
                 expires_at=reset.expires_at,
-                sealed_link=seal(settings.link_sealing_key, settings.link("reset", token)),
+                # Bound to the account's own address: sent to no one else, and not after expiry.
+                sealed_link=settings.link_sealer.seal(
+                    settings.link("reset", token),
+                    recipient=account.email,
+                    purpose=DeliveryPurpose.PASSWORD_RESET,
+                    subject=account.id,
+                    expires_at=reset.expires_at,
+                ),
             ),
         )
     session.commit()

@@ -8,9 +8,12 @@ from __future__ import annotations
 import enum
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from uuid import UUID
 
+from shared.contracts.common import normalize_email
 from shared.contracts.notifications import DeliveryPurpose, DeliveryStatus
+from shared.sealing import LinkSealer, SealedLink, SealError
 
 # Emails whose link is a secret: the event brings it sealed, and the sender opens it at send time.
 # Every other purpose links to an ordinary page the person signs in to see.
@@ -32,8 +35,57 @@ def idempotency_key(event_id: UUID, purpose: str, recipient_id: UUID | None = No
     return f"{event_id}:{purpose}:{recipient_id}"
 
 
-def initial_status(suppressed: bool) -> DeliveryStatus:
+def initial_status(suppressed: bool, *, refused: bool = False) -> DeliveryStatus:
+    """A refused sealed link fails its delivery before it is queued; a suppressed address holds it."""
+    if refused:
+        return DeliveryStatus.FAILED
     return DeliveryStatus.SUPPRESSED if suppressed else DeliveryStatus.QUEUED
+
+
+# --- sealed links ----------------------------------------------------------------------------
+
+# Why a sealed link does not go out with a delivery: what staff see as the delivery's result.
+# Fixed sentences: a reason never quotes the link, and names no address either.
+OTHER_RECIPIENT = "refused: the sealed link names another recipient"
+OTHER_PURPOSE = "refused: the sealed link is for another purpose"
+OTHER_SUBJECT = "refused: the sealed link is for another invitation or account"
+LINK_EXPIRED = "refused: the sealed link has expired"
+
+
+class LinkRefused(Exception):
+    """A sealed link that must not go out with this delivery; the message is the reason."""
+
+
+def link_refusal(
+    opened: SealedLink, *, purpose: str, subject_id: UUID, recipient: str, now: datetime
+) -> str | None:
+    """Why this opened link may not be sent in this delivery, or None when it may: the seal names
+    the delivery's recipient, purpose and subject, and has not expired. An event republished
+    with another address (issue 12) keeps the first recipient in its seal, which no one without
+    the key can change."""
+    if opened.recipient != normalize_email(recipient):
+        return OTHER_RECIPIENT
+    if opened.purpose != purpose:
+        return OTHER_PURPOSE
+    if opened.subject != subject_id:
+        return OTHER_SUBJECT
+    if opened.expires_at <= now:
+        return LINK_EXPIRED
+    return None
+
+
+def open_link(
+    sealer: LinkSealer, sealed: object, *, purpose: str, subject_id: UUID, recipient: str, now: datetime
+) -> str:
+    """The link to put in this delivery's email; LinkRefused with the reason when it may not go."""
+    try:
+        opened = sealer.open(sealed)
+    except SealError as exc:
+        raise LinkRefused(f"refused: {exc}") from None
+    reason = link_refusal(opened, purpose=purpose, subject_id=subject_id, recipient=recipient, now=now)
+    if reason is not None:
+        raise LinkRefused(reason)
+    return opened.link
 
 
 # --- maintenance updates ---------------------------------------------------------------------

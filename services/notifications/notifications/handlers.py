@@ -7,7 +7,9 @@ email itself is rendered and sent later by `notifications.sender`.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 from uuid import UUID, uuid4
 
@@ -26,54 +28,100 @@ from shared.contracts import notifications as n
 from shared.contracts.common import normalize_email, utc_now
 from shared.db import table
 from shared.outbox import first_time_seen, first_time_seen_many, record_events
+from shared.sealing import LinkSealer
+
+log = logging.getLogger(__name__)
 
 # --- queueing ---------------------------------------------------------------------------------
 
 
-def queue_invitations(session: Session, events: list[e.InvitationSent], handler: str) -> None:
-    """One delivery for each invitation email, queued (or suppressed), with its event: a batch of
-    events in one transaction with their inbox rows."""
+def queue_invitations(
+    session: Session, sealer: LinkSealer, events: list[e.InvitationSent], handler: str
+) -> None:
+    """One delivery for each invitation email, queued (or suppressed, or refused), with its
+    event: a batch of events in one transaction with their inbox rows."""
     fresh = first_time_seen_many(session, inbox, events, handler)
-    added = _add_deliveries(session, [_invitation_delivery(event) for event in fresh])
+    now = utc_now()
+    added = _add_deliveries(
+        session,
+        [
+            _link_delivery(
+                sealer,
+                event,
+                n.DeliveryPurpose.INVITATION,
+                event.invitation_id,
+                event.organization_id,
+                _link_email_context(event, event.organization_name, event.is_resend),
+                now,
+            )
+            for event in fresh
+        ],
+    )
     session.commit()
     if added:
         faults.crash_point(faults.DELIVERY_QUEUED_COMMITTED)
 
 
-def _invitation_delivery(event: e.InvitationSent) -> NewDelivery:
-    return NewDelivery(
-        idempotency_key=domain.idempotency_key(event.event_id, n.DeliveryPurpose.INVITATION),
-        purpose=n.DeliveryPurpose.INVITATION,
-        subject_id=event.invitation_id,
-        organization_id=event.organization_id,
-        recipient=event.email,
-        locale=event.locale,
-        context=_link_email_context(event, event.organization_name, event.is_resend),
-    )
-
-
-def queue_password_reset(session: Session, event: e.PasswordResetRequested, handler: str) -> None:
-    """One delivery for the reset email, with its inbox row and event."""
+def queue_password_reset(
+    session: Session, sealer: LinkSealer, event: e.PasswordResetRequested, handler: str
+) -> None:
+    """One delivery for the reset email (queued, or refused), with its inbox row and event."""
     if not first_time_seen(session, inbox, event.event_id, handler):
         session.rollback()
         return
     added = _add_deliveries(
         session,
         [
-            NewDelivery(
-                idempotency_key=domain.idempotency_key(event.event_id, n.DeliveryPurpose.PASSWORD_RESET),
-                purpose=n.DeliveryPurpose.PASSWORD_RESET,
-                subject_id=event.account_id,
-                organization_id=None,
-                recipient=event.email,
-                locale=event.locale,
-                context=_link_email_context(event, organization_name=None, is_resend=False),
+            _link_delivery(
+                sealer,
+                event,
+                n.DeliveryPurpose.PASSWORD_RESET,
+                event.account_id,
+                None,
+                _link_email_context(event, organization_name=None, is_resend=False),
+                utc_now(),
             )
         ],
     )
     session.commit()
     if added:
         faults.crash_point(faults.DELIVERY_QUEUED_COMMITTED)
+
+
+def _link_delivery(
+    sealer: LinkSealer,
+    event: e.InvitationSent | e.PasswordResetRequested,
+    purpose: n.DeliveryPurpose,
+    subject_id: UUID,
+    organization_id: UUID | None,
+    context: dict[str, Any],
+    now: datetime,
+) -> NewDelivery:
+    """The delivery of an email with a sealed link, refused at once when the seal does not name
+    this email's recipient, purpose and subject, or has expired: an event republished with another
+    address becomes a failed delivery that says why, and never reaches the sender. The refused
+    delivery keeps no sealed link. The sender checks again when it sends (the link may expire
+    meanwhile)."""
+    refusal = None
+    try:
+        domain.open_link(
+            sealer, event.sealed_link, purpose=purpose, subject_id=subject_id, recipient=event.email, now=now
+        )
+    except domain.LinkRefused as refused:
+        refusal = str(refused)
+        context = {key: value for key, value in context.items() if key != "sealed_link"}
+        # The event and the reason only: no address, no link.
+        log.warning("%s %s: its email is not sent, %s", event.event_type, event.event_id, refusal)
+    return NewDelivery(
+        idempotency_key=domain.idempotency_key(event.event_id, purpose),
+        purpose=purpose,
+        subject_id=subject_id,
+        organization_id=organization_id,
+        recipient=event.email,
+        locale=event.locale,
+        context=context,
+        refusal=refusal,
+    )
 
 
 def _link_email_context(
@@ -100,19 +148,29 @@ class NewDelivery:
     recipient: str
     locale: str
     context: dict[str, Any] = field(repr=False)  # may hold a sealed link: kept out of reprs
+    # Why its sealed link may not go out (`domain.link_refusal`): then it is failed from the start.
+    refusal: str | None = None
 
 
 def _add_deliveries(session: Session, new: list[NewDelivery]) -> int:
-    """Insert deliveries, queued (or suppressed), each with its outbox event, in one statement a
-    table; a delivery whose key exists already (the same email under another handler name) is
-    skipped. Returns how many were added. The caller commits."""
+    """Insert deliveries, queued (or suppressed, or refused), each with its outbox event, in one
+    statement a table; a delivery whose key exists already (the same email under another handler
+    name) is skipped. Returns how many were added. The caller commits."""
     if not new:
         return 0
     addresses = {normalize_email(item.recipient) for item in new}
     suppressed = set(session.scalars(select(Suppression.address).where(Suppression.address.in_(addresses))))
     now = utc_now()
     by_key = {item.idempotency_key: item for item in new}
-    held = {key for key, item in by_key.items() if normalize_email(item.recipient) in suppressed}
+    held = {
+        key
+        for key, item in by_key.items()
+        if item.refusal is None and normalize_email(item.recipient) in suppressed
+    }
+    # Not sent either: the first sentence of each is what staff see.
+    ended = {key: domain.SUPPRESSED_REASON for key in held} | {
+        key: item.refusal for key, item in by_key.items() if item.refusal is not None
+    }
     rows = session.execute(
         pg_insert(table(Delivery))
         .on_conflict_do_nothing(index_elements=["idempotency_key"])
@@ -127,12 +185,12 @@ def _add_deliveries(session: Session, new: list[NewDelivery]) -> int:
                 "recipient": item.recipient,
                 "locale": item.locale,
                 "context": item.context,
-                "status": domain.initial_status(key in held).value,
+                "status": domain.initial_status(key in held, refused=item.refusal is not None).value,
                 "attempts": 0,
                 "next_attempt_at": now,
                 "created_at": now,
-                "failed_at": now if key in held else None,
-                "last_error": domain.SUPPRESSED_REASON if key in held else None,
+                "failed_at": now if key in ended else None,
+                "last_error": ended.get(key),
             }
             for key, item in by_key.items()
         ],
@@ -140,7 +198,7 @@ def _add_deliveries(session: Session, new: list[NewDelivery]) -> int:
     facts: list[e.Event] = []
     for delivery_id, key in rows:
         item = by_key[key]
-        if key in held:
+        if key in ended:
             facts.append(
                 e.DeliveryFailed(
                     organization_id=item.organization_id,
@@ -148,7 +206,8 @@ def _add_deliveries(session: Session, new: list[NewDelivery]) -> int:
                     purpose=item.purpose,
                     subject_id=item.subject_id,
                     smtp_code=None,
-                    reason=domain.SUPPRESSED_REASON,
+                    reason=ended[key],
+                    link_refused=item.refusal is not None,
                 )
             )
         else:

@@ -40,12 +40,14 @@ class NotificationsService(HealthCheck):
     @batch_event_handler(t.INVITATION_SENT)
     def on_invitation_sent(self, payloads: list[Json]) -> None:
         events = [parse(e.InvitationSent, payload) for payload in payloads]
-        handlers.queue_invitations(self.db, events, t.INVITATION_SENT.inbox_key)
+        handlers.queue_invitations(self.db, self.settings.link_sealer, events, t.INVITATION_SENT.inbox_key)
 
     @event_handler(t.PASSWORD_RESET_REQUESTED)
     def on_password_reset_requested(self, payload: Json) -> None:
         event = parse(e.PasswordResetRequested, payload)
-        handlers.queue_password_reset(self.db, event, t.PASSWORD_RESET_REQUESTED.inbox_key)
+        handlers.queue_password_reset(
+            self.db, self.settings.link_sealer, event, t.PASSWORD_RESET_REQUESTED.inbox_key
+        )
 
     @event_handler(t.MAINTENANCE_REQUEST_UPDATED)
     def on_maintenance_request_updated(self, payload: Json) -> None:

@@ -98,7 +98,8 @@ class ContactArchived(Event):
 
 class InvitationSent(Event):
     """Staff sent (or resent) a portal invitation. `sealed_link` is the invitation link encrypted
-    for the notifications service (`shared.sealing`); no other subscriber can read it."""
+    for the notifications service (`shared.sealing`); no other subscriber can read it. It names its
+    recipient (`email`), its purpose, the invitation and its expiry, and is sent to no one else."""
 
     source = "invitations"
     event_type = "invitation_sent"
@@ -268,16 +269,22 @@ class DeliverySucceeded(Event):
 
 
 class DeliveryFailed(Event):
-    """The email will not be delivered: a permanent refusal, too many attempts, or a suppressed address."""
+    """The email will not be delivered: a permanent refusal, too many attempts, or a suppressed
+    address. `link_refused` is true when nothing was sent because its sealed link names another
+    recipient, purpose or subject, has expired or cannot be opened (`reason` says which): an
+    event republished with another address, say. Such a failure says nothing about the email of
+    that invitation or account that did go out."""
 
     source = "notifications"
     event_type = "delivery_failed"
+    schema_version: int = 2  # 2: link_refused
     organization_id: UUID | None
     delivery_id: UUID
     purpose: str
     subject_id: UUID
     smtp_code: int | None
     reason: str
+    link_refused: bool = False
 
 
 ALL_EVENTS: tuple[type[Event], ...] = (

@@ -20,7 +20,6 @@ from shared.contracts.common import ContactType, InvitationState, utc_now
 from shared.contracts.errors import InvalidCredentials
 from shared.contracts.events import ContactEmailChanged, LeaseEnded
 from shared.contracts.invitations import LinkStatus, PortalStatus
-from shared.sealing import unseal
 from shared.testing.helpers import (
     EventCollector,
     owner_dispatcher,
@@ -100,7 +99,7 @@ def invite(platform, org, contact, events):
     _, payload = events.until(
         lambda kind, body: kind == "invitation_sent" and body["invitation_id"] == str(view.id)
     )
-    return view, unseal(platform.settings.link_sealing_key, payload["sealed_link"]).rsplit("/", 1)[1]
+    return view, platform.settings.link_sealer.open(payload["sealed_link"]).link.rsplit("/", 1)[1]
 
 
 def invite_and_accept(platform, org, contact, events):

@@ -24,7 +24,6 @@ from shared.contracts.errors import (
     TokenNotUsable,
 )
 from shared.contracts.invitations import LinkStatus, PortalStatus
-from shared.sealing import unseal
 from shared.testing.helpers import (
     EventCollector,
     owner_dispatcher,
@@ -62,7 +61,7 @@ def send(platform, org, contact, events, *, resend=False):
     _, payload = events.until(
         lambda kind, p: kind == "invitation_sent" and p["invitation_id"] == str(view.id)
     )
-    link = unseal(platform.settings.link_sealing_key, payload["sealed_link"])
+    link = platform.settings.link_sealer.open(payload["sealed_link"]).link
     assert link.startswith("https://portal.example.com/invite/")
     return view, link.rsplit("/", 1)[1]
 
@@ -405,7 +404,7 @@ def test_password_reset_for_a_known_email_only(platform, events):
     # Requests are answered in order, so the first reset event is the known email's one.
     _, reset = events.until(lambda kind, p: kind == "password_reset_requested")
     assert reset["email"] == tenant.email
-    link = unseal(platform.settings.link_sealing_key, reset["sealed_link"])
+    link = platform.settings.link_sealer.open(reset["sealed_link"]).link
     assert link.startswith("https://portal.example.com/reset/")
     reset_token = link.rsplit("/", 1)[1]
 
@@ -549,7 +548,7 @@ def test_a_bulk_invitation_supersedes_live_invitations_and_sends_each_contact_a_
     tokens = {}
     for _ in range(2):
         _, payload = events.until(lambda kind, p: kind == "invitation_sent")
-        tokens[payload["contact_id"]] = unseal(platform.settings.link_sealing_key, payload["sealed_link"])
+        tokens[payload["contact_id"]] = platform.settings.link_sealer.open(payload["sealed_link"]).link
     assert set(tokens) == {str(invited_before.id), str(fresh.id)}
     for link in tokens.values():
         assert accept(platform, link.rsplit("/", 1)[1]).session_id

@@ -3,7 +3,8 @@
 One claimer takes due deliveries from the database into a bounded queue, in chunks of at least
 half `sender_batch_size` (`domain.claim_size`); `sender_concurrency`
 workers each hold one SMTP connection and send what they take from the queue, rendering each email
-just before it is sent (the link is unsealed only then, in memory). Every result is written with
+just before it is sent (the link is unsealed only then, in memory, and only if its seal names that
+delivery's recipient, purpose and subject and has not expired). Every result is written with
 its outbox event in one transaction: a writer saves the sent emails of 150 ms together, a retry or
 a failure is saved at once. An event relay publishes them.
 
@@ -34,7 +35,6 @@ from shared import faults
 from shared.contracts.common import utc_now
 from shared.contracts.notifications import DeliveryPurpose, DeliveryStatus
 from shared.logs import configure_logging
-from shared.sealing import unseal
 
 log = logging.getLogger("notifications.sender")
 
@@ -177,6 +177,14 @@ class Sender:
             return
         try:
             message = self._compose(job)
+        except domain.LinkRefused as refused:
+            # Not sent, and never will be: the reason is a fixed sentence, no link, no address.
+            reason = str(refused)
+            log.warning("delivery %s: not sent, %s", job.id, reason)
+            await self._record(
+                relay, job, lambda: store.record_failed(engine, job, None, reason, link_refused=True)
+            )
+            return
         except Exception as exc:
             # Only the exception's type: its text could quote the context.
             log.error("delivery %s: the email could not be rendered (%s)", job.id, type(exc).__name__)
@@ -196,7 +204,14 @@ class Sender:
     def _compose(self, job: store.Job) -> bytes:
         s = self.settings
         if job.purpose in domain.SEALED_LINK_PURPOSES:
-            link = unseal(s.link_sealing_key, job.context["sealed_link"])
+            link = domain.open_link(
+                s.link_sealer,
+                job.context.get("sealed_link"),
+                purpose=job.purpose,
+                subject_id=job.subject_id,
+                recipient=job.recipient,
+                now=utc_now(),
+            )
             values = template_values(job.context, link)
         elif job.purpose == DeliveryPurpose.MAINTENANCE_UPDATE:  # an ordinary portal page: nothing to open
             values = maintenance_values(job.context)

@@ -212,12 +212,15 @@ async def record_failed(
     *,
     suppress: bool = False,
     status: DeliveryStatus = S.FAILED,
+    link_refused: bool = False,
 ) -> bool:
     """Given up for good: failed (or suppressed, unsent), with its DeliveryFailed event; with
-    `suppress`, nothing more goes to the recipient's address."""
+    `suppress`, nothing more goes to the recipient's address; with `link_refused`, its sealed link
+    was not for this email (`domain.link_refusal`)."""
     reason = reason[:REASON_MAX_LENGTH]
-    # A suppressed delivery was claimed but never attempted: the claim's count is taken back.
-    attempts = Delivery.attempts - 1 if status == S.SUPPRESSED else Delivery.attempts
+    # A suppressed or refused delivery was claimed but never attempted: the claim's count is taken back.
+    unsent = status == S.SUPPRESSED or link_refused
+    attempts = Delivery.attempts - 1 if unsent else Delivery.attempts
     async with engine.begin() as conn:
         updated = await conn.scalar(
             update(Delivery)
@@ -255,6 +258,7 @@ async def record_failed(
                 subject_id=job.subject_id,
                 smtp_code=code,
                 reason=reason,
+                link_refused=link_refused,
             ),
         )
     return True

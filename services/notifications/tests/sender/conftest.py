@@ -20,6 +20,7 @@ from devtools.smtp_sink.server import SmtpSink
 from notifications import handlers
 from notifications.sender.app import Sender
 from notifications.settings import NotificationsSettings
+from shared.sealing import LinkSealer
 from shared.testing.fixtures import infra  # noqa: F401 - a fixture
 from shared.testing.helpers import EventCollector
 
@@ -130,15 +131,18 @@ def wait_until(predicate: Callable[[], Any], timeout: float = 30.0, what: str = 
 class Deliveries:
     """Queue deliveries the way the service does, and read them back."""
 
-    def __init__(self, infra) -> None:  # noqa: F811
+    def __init__(self, infra, settings: NotificationsSettings) -> None:  # noqa: F811
         self.engine = infra.engine
+        self.sealer = settings.link_sealer
 
-    def queue(self, sent) -> Any:
+    def queue(self, sent, sealer: LinkSealer | None = None) -> Any:
+        """Queue as the service does, opening its link with `sealer` (else the settings' keys)."""
+        sealer = sealer or self.sealer
         with Session(self.engine) as session:
             if sent.event.event_type == "invitation_sent":
-                handlers.queue_invitations(session, [sent.event], "test")
+                handlers.queue_invitations(session, sealer, [sent.event], "test")
             else:
-                handlers.queue_password_reset(session, sent.event, "test")
+                handlers.queue_password_reset(session, sealer, sent.event, "test")
         return self.of(sent)
 
     def of(self, sent) -> Any:
@@ -171,8 +175,8 @@ class Deliveries:
 
 
 @pytest.fixture
-def deliveries(infra) -> Deliveries:  # noqa: F811
-    return Deliveries(infra)
+def deliveries(infra, settings) -> Deliveries:  # noqa: F811
+    return Deliveries(infra, settings)
 
 
 def _free_port() -> int:

@@ -24,7 +24,6 @@ from shared.contracts import events as e
 from shared.contracts import invitations as i
 from shared.contracts import properties as p
 from shared.contracts.common import ContactType
-from shared.sealing import unseal
 from shared.testing.helpers import (
     ADMIN_PASSWORD,
     actor,
@@ -124,7 +123,7 @@ class Agency:
                 ),
                 {"id": str(view.id)},
             ).scalar_one()
-        return unseal(self.invitations_settings.link_sealing_key, sealed).rsplit("/", 1)[1]
+        return self.invitations_settings.link_sealer.open(sealed).link.rsplit("/", 1)[1]
 
     def accept(self, token):
         self.invitations(

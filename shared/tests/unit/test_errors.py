@@ -1,19 +1,7 @@
-import pytest
-from cryptography.fernet import Fernet
 from nameko.exceptions import deserialize, serialize
 
 import shared.messaging  # noqa: F401 - registers the contract errors with nameko
 from shared.contracts.errors import NotEligible, RateLimited, RemoteFailure, from_remote
-from shared.sealing import SealError, seal, unseal
-from shared.settings import DEV_LINK_SEALING_KEY
-
-
-def test_a_sealed_link_opens_only_with_its_key():
-    sealed = seal(DEV_LINK_SEALING_KEY, "https://portal.example.com/invite/abc")
-    assert "invite" not in sealed
-    assert unseal(DEV_LINK_SEALING_KEY, sealed) == "https://portal.example.com/invite/abc"
-    with pytest.raises(SealError):
-        unseal(Fernet.generate_key().decode(), sealed)
 
 
 def test_contract_errors_cross_the_wire_with_their_details_intact():
