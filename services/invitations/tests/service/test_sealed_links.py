@@ -8,6 +8,7 @@ real PostgreSQL and RabbitMQ."""
 import uuid
 
 import pytest
+from kombu import Connection
 from nameko.standalone.events import event_dispatcher
 from sqlalchemy import text
 
@@ -18,7 +19,8 @@ from shared.contracts import invitations as i
 from shared.contracts.common import InvitationState, normalize_email
 from shared.contracts.notifications import DeliveryPurpose
 from shared.settings import SealingServiceSettings
-from shared.testing.helpers import EventCollector, random_email
+from shared.testing.helpers import EventCollector, owner_dispatcher, random_email
+from shared.topology import PASSWORD_RESET_REQUESTED
 
 PASSWORD = "copper gulls circle twice"
 
@@ -45,7 +47,8 @@ def published(settings):
 
 
 def republish(settings, event_type: str, captured: dict, address: str) -> None:
-    dispatch = event_dispatcher(settings.nameko_config())
+    """With the login of invitations (one that may publish on its exchange)."""
+    dispatch = owner_dispatcher(settings.amqp_uri)
     dispatch("invitations", event_type, {**captured, "event_id": str(uuid.uuid4()), "email": address})
 
 
@@ -137,3 +140,21 @@ def test_captured_invitation_and_reset_events_sent_again_to_another_address_deli
     rows = deliveries_to(infra, attacker)
     assert [(row.status, row.last_error) for row in rows] == [("failed", OTHER_RECIPIENT)] * 2
     assert not any("sealed_link" in row.context for row in rows)
+
+    # With a login that may not publish invitations' events (here a broker administrator's, which
+    # may publish anywhere): parked unread, whatever the link says.
+    stranger = random_email("eve")
+    event_dispatcher(settings.nameko_config())(
+        "invitations",
+        "password_reset_requested",
+        {**captured, "event_id": str(uuid.uuid4()), "email": stranger},
+    )
+
+    def parked() -> list:
+        with Connection(settings.amqp_uri) as conn:
+            message = conn.channel().basic_get(PASSWORD_RESET_REQUESTED.dead_letter_queue, no_ack=True)
+        return [message] if message is not None else []
+
+    [message] = wait_for(parked, "the stranger's event to be parked")
+    assert message.headers["x-portal-error"].startswith("published by a broker login that gave no user_id")
+    assert deliveries_to(infra, stranger) == []

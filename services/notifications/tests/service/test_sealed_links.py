@@ -8,7 +8,6 @@ import uuid
 from datetime import timedelta
 
 from cryptography.fernet import Fernet
-from nameko.standalone.events import event_dispatcher
 from nameko.testing.services import entrypoint_hook
 from sqlalchemy import text
 
@@ -18,7 +17,7 @@ from notifications.settings import NotificationsSettings
 from shared.contracts import notifications as n
 from shared.contracts.common import utc_now
 from shared.sealing import CANNOT_OPEN, LinkSealer
-from shared.testing.helpers import hook_caller, random_email
+from shared.testing.helpers import hook_caller, owner_dispatcher, random_email
 
 
 def deliveries_for(infra, subject_id) -> list:
@@ -66,7 +65,7 @@ def test_a_republished_invitation_with_another_address_is_refused_and_staff_see_
     sent = invitation_sent()
     captured = sent.event.model_dump(mode="json")
     attacker = random_email("mallory")
-    dispatch = event_dispatcher(settings.nameko_config())
+    dispatch = owner_dispatcher(settings.amqp_uri)
 
     dispatch("invitations", "invitation_sent", captured)
     dispatch("invitations", "invitation_sent", republished(captured, attacker))
@@ -99,7 +98,7 @@ def test_a_republished_password_reset_with_another_address_is_refused(
     sent = password_reset_requested()
     captured = sent.event.model_dump(mode="json")
     attacker = random_email("mallory")
-    dispatch = event_dispatcher(settings.nameko_config())
+    dispatch = owner_dispatcher(settings.amqp_uri)
 
     dispatch("invitations", "password_reset_requested", captured)
     dispatch("invitations", "password_reset_requested", republished(captured, attacker.upper()))
