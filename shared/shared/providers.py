@@ -12,6 +12,7 @@ import logging
 import time
 import weakref
 from collections.abc import Collection, Sequence
+from datetime import timedelta
 from typing import Any
 
 import amqp
@@ -26,9 +27,15 @@ from shared.broker_access import login_of
 from shared.db import make_engine
 from shared.health import Health
 from shared.messaging import rpc
-from shared.outbox import relay_batch
+from shared.outbox import EventRefused, prune, relay_batch
 from shared.passwords import Passwords, green_passwords
 from shared.topology import EventMessage
+
+# What the broker answers about a message itself (too large, say), not about the connection.
+MESSAGE_REFUSALS: tuple[type[BaseException], ...] = (
+    amqp.exceptions.PreconditionFailed,
+    amqp.exceptions.ContentTooLarge,
+)
 
 log = logging.getLogger(__name__)
 
@@ -91,10 +98,16 @@ class OutboxRelay(DependencyProvider):
     """
 
     def __init__(
-        self, outbox: Table, backup_for: Collection[str] = (), backup_after_seconds: float = 5.0
+        self,
+        outbox: Table,
+        inbox: Table | None = None,
+        backup_for: Collection[str] = (),
+        backup_after_seconds: float = 5.0,
     ) -> None:
-        """`backup_for`: event types another process publishes first (`relay_batch`)."""
+        """`backup_for`: event types another process publishes first (`relay_batch`). `inbox`:
+        pruned with the outbox (`shared.outbox.prune`), every `RETENTION_SWEEP_SECONDS`."""
         self.outbox = outbox
+        self.inbox = inbox
         self.backup_for = tuple(backup_for)
         self.backup_after_seconds = backup_after_seconds
 
@@ -137,27 +150,59 @@ class OutboxRelay(DependencyProvider):
 
     def _run(self) -> None:
         failures = 0
+        one_at_a_time = False  # after the broker refused an event of a batch, until one leaves
+        next_prune = time.monotonic()
         while self._running:
+            if time.monotonic() >= next_prune:
+                next_prune = time.monotonic() + self.settings.retention_sweep_seconds
+                self._prune()
+            batch_size = 1 if one_at_a_time else self.settings.outbox_batch_size
             try:
                 published = relay_batch(
                     self.engine,
                     self.outbox,
                     self.publisher.publish,
-                    self.settings.outbox_batch_size,
+                    batch_size,
                     self.backup_for,
                     self.backup_after_seconds,
+                    self.settings.outbox_max_publish_attempts,
                 )
                 failures = 0
+            except EventRefused:
+                one_at_a_time = True
+                log.warning("the broker refused an event of a batch; publishing one at a time")
+                continue
             except Exception:
                 failures += 1
                 log.exception("outbox relay failed; retrying")
                 eventlet.sleep(min(0.5 * 2**failures, 10.0))
+                continue
+            if one_at_a_time:
+                if published:
+                    one_at_a_time = False
+                else:  # this event was refused (and counted), or nothing is due
+                    eventlet.sleep(0.5)
                 continue
             if published < self.settings.outbox_batch_size:
                 try:
                     self._wake.get(timeout=self.settings.outbox_poll_seconds)
                 except Empty:
                     pass
+
+    def _prune(self) -> None:
+        try:
+            removed = prune(
+                self.engine,
+                self.outbox,
+                self.inbox,
+                timedelta(hours=self.settings.outbox_retention_hours),
+                timedelta(days=self.settings.inbox_retention_days),
+            )
+        except Exception:  # the database is away; the next sweep tries again
+            log.exception("could not prune the outbox and inbox")
+            return
+        if removed:
+            log.info("pruned %d outbox and inbox rows past their retention", removed)
 
 
 class ConfirmedPublisher:
@@ -180,6 +225,9 @@ class ConfirmedPublisher:
     def publish(self, rows: Sequence[Any]) -> None:
         try:
             self._publish(rows)
+        except MESSAGE_REFUSALS as exc:  # about the message, not the connection
+            self.close()
+            raise EventRefused(f"the broker refused the event ({type(exc).__name__}: {exc})") from exc
         except BaseException:
             self.close()
             raise
@@ -217,7 +265,7 @@ class ConfirmedPublisher:
             assert self._connection is not None
             self._connection.drain_events(timeout=remaining)
         if self._nacked:
-            raise RuntimeError("the broker refused an event (basic.nack)")
+            raise EventRefused("the broker refused the event (basic.nack)")
 
     def _open(self) -> Any:
         if self._channel is None:

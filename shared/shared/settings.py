@@ -52,6 +52,13 @@ class ServiceSettings(CommonSettings):
     event_retry_delays: tuple[float, ...] = (1.0, 5.0, 30.0)
     # The most events a batch handler (`shared.messaging.batch_event_handler`) takes at a time.
     event_batch_size: int = Field(default=100, ge=1, le=1000)
+    # Times the broker may refuse one event before it is parked (`shared.outbox.relay_batch`).
+    outbox_max_publish_attempts: int = Field(default=5, ge=1, le=100)
+    # How long published outbox rows and handled inbox rows are kept, and how often they are pruned.
+    # The inbox must outlive any replay of a dead letter, or the replayed event is handled again.
+    outbox_retention_hours: float = Field(default=168, gt=0, le=24 * 365)
+    inbox_retention_days: float = Field(default=30, gt=0, le=3650)
+    retention_sweep_seconds: float = Field(default=3600, gt=0, le=86_400)
 
     def nameko_config(self) -> dict[str, object]:
         return {

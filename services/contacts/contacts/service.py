@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from contacts import client_groups, contact_records, eligibility, organizations, staff, staff_sign_in
-from contacts.models import outbox
+from contacts.models import inbox, outbox
 from shared.contracts import contacts as c
 from shared.contracts.common import utc_now
 from shared.contracts.errors import ServiceError
@@ -27,7 +27,7 @@ class ContactsService(HealthCheck):
 
     db = Database()
     passwords = PasswordHashing()
-    relay = OutboxRelay(outbox)
+    relay = OutboxRelay(outbox, inbox)
     settings = Settings()
 
     @rpc(**expected)

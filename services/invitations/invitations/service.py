@@ -20,7 +20,7 @@ from invitations import (
     revoking,
     view_as,
 )
-from invitations.models import outbox
+from invitations.models import inbox, outbox
 from shared import topology as t
 from shared.contracts import events as e
 from shared.contracts import invitations as i
@@ -43,7 +43,7 @@ class InvitationsService(HealthCheck):
 
     db = Database()
     passwords = PasswordHashing()
-    relay = OutboxRelay(outbox)
+    relay = OutboxRelay(outbox, inbox)
     remote = ServiceRpc()
     settings = Settings()
 

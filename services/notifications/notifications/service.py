@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from notifications import handlers
-from notifications.models import outbox
+from notifications.models import inbox, outbox
 from shared import topology as t
 from shared.contracts import events as e
 from shared.contracts import notifications as n
@@ -31,6 +31,7 @@ class NotificationsService(HealthCheck):
     # through the sender's own relay; this one publishes them only if they wait 5 s or more.
     relay = OutboxRelay(
         outbox,
+        inbox,
         backup_for=(e.DeliverySucceeded.event_type, e.DeliveryFailed.event_type),
         backup_after_seconds=5.0,
     )

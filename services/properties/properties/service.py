@@ -17,7 +17,7 @@ from properties import (
     viewings,
     visibility,
 )
-from properties.models import outbox
+from properties.models import inbox, outbox
 from shared.contracts import properties as p
 from shared.contracts.common import utc_now
 from shared.contracts.errors import ServiceError
@@ -44,7 +44,7 @@ class PropertiesService(HealthCheck):
 
     db = Database()
     contacts_rpc = ServiceRpc()
-    relay = OutboxRelay(outbox)
+    relay = OutboxRelay(outbox, inbox)
     settings = Settings()
 
     @rpc(**expected)

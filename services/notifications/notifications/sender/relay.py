@@ -105,7 +105,7 @@ class EventRelay:
                     select(
                         outbox.c.id, outbox.c.event_id, outbox.c.source, outbox.c.event_type, outbox.c.payload
                     )
-                    .where(outbox.c.published_at.is_(None))
+                    .where(outbox.c.published_at.is_(None), outbox.c.parked_at.is_(None))
                     .order_by(outbox.c.id)
                     .limit(self.batch_size)
                     .with_for_update(skip_locked=True)

@@ -1,0 +1,23 @@
+"""the outbox parks an event the broker keeps refusing (attempts, parked_at, error), and the
+outbox and inbox get the indexes their retention is pruned by
+
+Revision ID: 0010
+Revises: 0009
+"""
+
+from alembic import op
+
+from shared.outbox import downgrade_for_parking_and_retention, upgrade_for_parking_and_retention
+
+revision = "0010"
+down_revision = "0009"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    upgrade_for_parking_and_retention(op, "properties")
+
+
+def downgrade() -> None:
+    downgrade_for_parking_and_retention(op, "properties")
