@@ -75,6 +75,7 @@ class SinkClient:
 
         `client.set_faults(reply="451 4.3.0 Try again later", count=2)` or
         `client.set_faults({"reply": "550 5.1.1 No such user", "match": "bounce"}, {"delay_ms": 50})`.
+        A slow server, answering every command after 4 s: `client.set_faults(command_delay_ms=4000)`.
         """
         all_rules = [*rules, rule] if rule else list(rules)
         return self._request("PUT", "/api/faults", all_rules)

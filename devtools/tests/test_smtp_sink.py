@@ -175,6 +175,23 @@ def test_a_delay_still_ends_in_a_250_reply(sink: SmtpSink, client: SinkClient) -
     assert rule["delay_ms"] == 50 and rule["stage"] == "data"
 
 
+def test_a_command_delay_waits_once_before_each_reply_and_still_stores(
+    sink: SmtpSink, client: SinkClient
+) -> None:
+    to = address("slowserver")
+    [rule] = client.set_faults(command_delay_ms=1, count=3)
+    assert rule["stage"] == "every reply" and rule["command_delay_ms"] == 1
+
+    with smtp(sink) as connection:  # the greeting: 1 reply
+        connection.ehlo()  # several lines, one reply
+        assert client.faults()[0]["count"] == 1
+        assert connection.noop()[0] == 250
+        assert client.faults() == []
+        assert connection.send_message(invitation(to)) == {}
+
+    assert len(client.wait_for(to)) == 1
+
+
 def test_a_dropped_connection_stores_nothing(sink: SmtpSink, client: SinkClient) -> None:
     to = address("dropped")
     client.add_fault(drop_connection=True, count=1, match="dropped")
@@ -217,6 +234,9 @@ def test_several_rules_are_consumed_independently(sink: SmtpSink, client: SinkCl
         {"delay_ms": -1},
         {"drop_connection": "yes"},
         {"reply": "451 x", "recipient": "a"},
+        {"command_delay_ms": 5, "match": "a"},
+        {"command_delay_ms": 5, "delay_ms": 5},
+        {"command_delay_ms": True},
     ],
 )
 def test_invalid_fault_rules_are_refused(client: SinkClient, rule: dict[str, object]) -> None:

@@ -40,7 +40,7 @@ from devtools.isolated import create_organization, isolated
 from devtools.prepare import prepare
 from devtools.private_servers import SYSTEM_PORTS, PrivateServers, missing_programs, private_servers
 from devtools.sink_client import SinkClient, SinkError
-from devtools.stack import Stack, StackConfig
+from devtools.stack import ProcessSpec, Stack, StackConfig, platform_processes
 from shared import faults
 from shared.testing.helpers import ADMIN_PASSWORD, random_email, random_name, random_suffix
 
@@ -390,6 +390,20 @@ def count_emails(emails: list[dict[str, Any]], recipients: set[str]) -> dict[str
     }
 
 
+def with_senders(config: StackConfig, senders: int) -> list[ProcessSpec]:
+    """The platform's processes, with `senders` SMTP senders in all."""
+    processes = platform_processes(config)
+    [sender] = [spec for spec in processes if spec.name == "sender"]
+    return processes + [ProcessSpec(f"sender-{n}", sender.argv) for n in range(2, senders + 1)]
+
+
+def sender_logs(platform: Platform) -> str:
+    """What every sender process wrote (`sender.log`, `sender-2.log`, ...)."""
+    return "\n".join(
+        path.read_text(errors="replace") for path in sorted(platform.stack.log_dir.glob("sender*.log"))
+    )
+
+
 def process_env(platform_env: dict[str, str]) -> dict[str, str]:
     return {**PLATFORM_ENV, **platform_env}
 
@@ -417,7 +431,8 @@ def platform(request: pytest.FixtureRequest, own_servers: PrivateServers) -> Ite
     """The whole platform for this module, on the suite's own servers, supervised: a process that
     dies is started again at once, as in `make up` or on a cluster (the fault cases count on it,
     and some check it did not have to happen). A module may set `MODULE_ENV = {...}` over
-    PLATFORM_ENV."""
+    PLATFORM_ENV, and `MODULE_SENDERS = n` for n sender processes (`sender`, `sender-2`, ...)
+    sharing the deliveries, as replicas do."""
     module = request.module.__name__.rsplit(".", 1)[-1]
     env = process_env(getattr(request.module, "MODULE_ENV", {}))
     retry_delays = tuple(json.loads(env["EVENT_RETRY_DELAYS"]))
@@ -436,7 +451,9 @@ def platform(request: pytest.FixtureRequest, own_servers: PrivateServers) -> Ite
         assert_not_the_machines_servers(config)
         marker_dir = ARTIFACTS / "markers" / servers.name
         marker_dir.mkdir(parents=True, exist_ok=True)
-        stack = Stack(config, log_dir)
+        stack = Stack(
+            config, log_dir, processes=with_senders(config, getattr(request.module, "MODULE_SENDERS", 1))
+        )
         engine = create_engine(servers.database_url, pool_size=2, pool_pre_ping=True)
         platform = Platform(
             stack, config, SinkClient(config.mail_url), servers.database_url, engine, marker_dir

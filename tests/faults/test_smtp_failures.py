@@ -1,9 +1,9 @@
-"""Case 3: the mail server refuses for a while, refuses for good, or is gone.
+"""Case 3: the mail server refuses for a while, refuses for good, is gone, or is slow.
 
-The SMTP sink's fault rules make it answer RCPT with a 4xx or 5xx reply (`devtools.sink_client`);
-stopping the sink's process makes the server vanish. The sender's back-off is made short
-(`RETRY_BASE_SECONDS=0.5`, `RETRY_CAP_SECONDS=2`, conftest's PLATFORM_ENV) so a case ends in
-seconds.
+The SMTP sink's fault rules make it answer RCPT with a 4xx or 5xx reply, or wait before every
+reply (`devtools.sink_client`); stopping the sink's process makes the server vanish. The
+sender's back-off is made short (`RETRY_BASE_SECONDS=0.5`, `RETRY_CAP_SECONDS=2`, conftest's
+PLATFORM_ENV) so a case ends in seconds. Two senders share the deliveries, as replicas do.
 
 Invariants:
 - 421 or 451 for a while: each email is tried again with capped exponential back-off, then sent
@@ -11,6 +11,8 @@ Invariants:
 - 550: no retry (one attempt); the invitation shows bounced, and staff see why through the API
   (the invitation's history and its deliveries, with the server's reply).
 - The server gone: nothing is lost; every email is sent after the server is back.
+- A server that answers every command in time, but so slowly that one email takes longer than
+  the claim's lease: every email arrives once, and every invitation shows delivered.
 """
 
 from __future__ import annotations
@@ -22,10 +24,14 @@ from collections import Counter
 import pytest
 
 from notifications.domain import retry_delay
-from tests.faults.conftest import PLATFORM_ENV, count_emails, size, wait_until
+from tests.faults.conftest import PLATFORM_ENV, count_emails, sender_logs, size, wait_until
 
 BASE = float(PLATFORM_ENV["RETRY_BASE_SECONDS"])
 CAP = float(PLATFORM_ENV["RETRY_CAP_SECONDS"])
+SMTP_TIMEOUT = float(PLATFORM_ENV["SMTP_TIMEOUT_SECONDS"])
+LEASE = float(PLATFORM_ENV["CLAIM_LEASE_SECONDS"])
+MODULE_SENDERS = 2
+SENT_LINE = re.compile(r"delivery \S+ to (?P<to>\S+): sent \(250\)")
 RETRY_LINE = re.compile(
     r"delivery \S+ to (?P<to>\S+): attempt (?P<attempt>\d+) failed \((?P<code>\S+) .*\); "
     r"retrying in (?P<delay>[0-9.]+) s"
@@ -45,8 +51,8 @@ def no_faults_left(platform):
 
 
 def retries_logged(platform, recipients: set[str]) -> list[dict[str, str]]:
-    """The sender's "attempt N failed (...); retrying in X s" lines for these recipients."""
-    text = (platform.stack.log_dir / "sender.log").read_text(errors="replace")
+    """The senders' "attempt N failed (...); retrying in X s" lines for these recipients."""
+    text = sender_logs(platform)
     wanted = {r.lower() for r in recipients}
     return [m.groupdict() for m in RETRY_LINE.finditer(text) if m["to"].lower() in wanted]
 
@@ -230,3 +236,68 @@ def test_the_mail_server_gone_loses_nothing(platform, staff, results):
     assert measured["lost"] == 0, measured
     assert measured["duplicates"] == 0, measured
     assert not restarts, restarts
+
+
+def test_a_server_slower_than_the_claim_lease_gets_each_email_once(platform, staff, results):
+    """Invariant: with a server that answers each command within the SMTP timeout, but so slowly
+    that one email takes longer than the claim's lease, and two senders: every email arrives
+    exactly once (0 duplicates, 0 lost), and every invitation shows delivered to staff.
+
+    The sink waits half SMTP_TIMEOUT_SECONDS before every reply, so an email on a new connection
+    (greeting, EHLO, MAIL, RCPT, DATA, end of data: six replies) takes three timeouts, 1.5 times
+    CLAIM_LEASE_SECONDS (the tightest pair the settings accept: a lease of two timeouts). A
+    sender that let its lease run out while it sent would have the other sender take the email
+    over and send it again (the attack: 5 invitations, 22 emails)."""
+    tenants = staff.tenants(size(5, 20), tag="slowsmtp")
+    recipients = {t.email for t in tenants}
+    reply_delay = SMTP_TIMEOUT / 2
+    assert 6 * reply_delay > LEASE >= 2 * SMTP_TIMEOUT  # the case is what its docstring says
+    platform.sink.set_faults(command_delay_ms=int(reply_delay * 1000))
+    started = time.time()
+    attempts = staff.invite_until_accepted(tenants, timeout=60)
+    invitation_ids = {a.invitation_id for a in attempts if a.invitation_id}
+    assert len(invitation_ids) == len(tenants)
+
+    def states() -> dict[str, str]:
+        return {i["id"]: i["state"] for i in staff.invitations() if i["id"] in invitation_ids}
+
+    def settled() -> bool:
+        # A second copy of any email ends the wait at once: it is what the case is about.
+        if count_emails(platform.emails_to(recipients), recipients)["duplicates"]:
+            return True
+        return set(states().values()) == {"delivered"}
+
+    wait_until(settled, size(90, 240), "every invitation to show delivered", every=0.5)
+    slow_for = time.time() - started
+    platform.sink.clear_faults()
+    emails = platform.emails_to(recipients)
+    measured = count_emails(emails, recipients)
+    deliveries = platform.delivery_rows(recipients)
+    sent_by = {
+        path.stem: sum(
+            1 for m in SENT_LINE.finditer(path.read_text(errors="replace")) if m["to"] in recipients
+        )
+        for path in sorted(platform.stack.log_dir.glob("sender*.log"))
+    }
+    results.record(
+        "3 SMTP server slower than the lease",
+        invitations=len(tenants),
+        emails_received=measured["emails_received"],
+        lost=measured["lost"],
+        duplicates=measured["duplicates"],
+        attempts={
+            "smtp": sum(row.attempts for row in deliveries),
+            "per email": {str(k): v for k, v in sorted(Counter(r.attempts for r in deliveries).items())},
+            "http": dict(Counter(str(a.status) for a in attempts)),
+        },
+        outage_seconds=slow_for,
+        restarts=[f"{r.name} ({r.code})" for r in platform.stack.restart_log],
+        result="pass",
+        note=f"every reply after {reply_delay:g} s (SMTP_TIMEOUT_SECONDS={SMTP_TIMEOUT:g}, "
+        f"CLAIM_LEASE_SECONDS={LEASE:g}); 250s logged per sender: "
+        + ", ".join(f"{name}: {count}" for name, count in sent_by.items()),
+    )
+    assert measured["duplicates"] == 0, measured
+    assert measured["lost"] == 0, measured
+    assert set(states().values()) == {"delivered"}, Counter(states().values())
+    assert all(row.status == "sent" for row in deliveries), Counter(row.status for row in deliveries)

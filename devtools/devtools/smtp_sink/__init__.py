@@ -30,8 +30,10 @@ Its parts, one a module:
 SMTP: no TLS; AUTH (PLAIN, LOGIN) accepts any credentials, so a sender configured with some works;
 connections stay open for as many messages as the client sends (RSET between them is fine).
 Fault rules (`FaultRule`): `reply` answers at the RCPT stage, per recipient; `delay_ms` and
-`drop_connection` act at the DATA stage, after the content arrived and before the reply. An email is
-stored, and counted as accepted, only when DATA is answered 250.
+`drop_connection` act at the DATA stage, after the content arrived and before the reply;
+`command_delay_ms` waits before every reply of every connection (a slow server). An email is
+stored, and counted as accepted, when DATA is answered 250 (with `command_delay_ms`, just before
+that 250 is delayed).
 
 HTTP routes:
     GET  /                      received emails, newest first (`?refresh=5` reloads every 5 s)

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 _REPLY = re.compile(r"^[45][0-9][0-9]([ -][^\r\n]*)?$")
-_RULE_KEYS = {"reply", "count", "match", "delay_ms", "drop_connection"}
+_RULE_KEYS = {"reply", "count", "match", "delay_ms", "command_delay_ms", "drop_connection"}
 MAX_DELAY_MS = 600_000
 
 
@@ -19,23 +19,31 @@ class FaultRule:
     - `reply`: a 4xx or 5xx line sent instead of 250 at the RCPT stage, per recipient (the
       platform sends one recipient per email, so per message): a refused recipient is never stored.
     - `delay_ms`: wait that long at the DATA stage before the 250 reply (a real relay's pace).
+    - `command_delay_ms`: wait that long before every reply of every connection (the greeting,
+      and the answer to each command: EHLO, MAIL, RCPT, DATA's 354, the 250 after the data,
+      NOOP, RSET, QUIT), a slow server. The email is stored before its 250 is delayed, as a
+      server that has taken it and is slow to say so. `count` counts replies; no `match`
+      (the greeting and EHLO come before any recipient).
     - `drop_connection`: close the connection abruptly at the DATA stage, after the content
       arrived and before any reply, the worst case for a sender: nothing is stored.
     `match`: only recipients containing this text (case-insensitive); at the DATA stage, a
     message matches when one of its recipients does. `count`: how many times; omitted = forever.
-    Several rules may be active: all matching delays add up; for `reply` and `drop_connection`
-    the oldest matching rule wins.
+    Several rules may be active: all matching delays add up (each kind at its own stage); for
+    `reply` and `drop_connection` the oldest matching rule wins.
     """
 
     id: int
     reply: str | None = None
     delay_ms: int | None = None
+    command_delay_ms: int | None = None
     drop_connection: bool = False
     match: str | None = None
     count: int | None = None
 
     @property
     def stage(self) -> str:
+        if self.command_delay_ms is not None:
+            return "every reply"
         return "rcpt" if self.reply is not None else "data"
 
     def applies_to(self, recipients: list[str]) -> bool:
@@ -56,6 +64,7 @@ class FaultRule:
             "stage": self.stage,
             "reply": self.reply,
             "delay_ms": self.delay_ms,
+            "command_delay_ms": self.command_delay_ms,
             "drop_connection": self.drop_connection,
             "match": self.match,
             "count": self.count,
@@ -69,24 +78,41 @@ class FaultRule:
         unknown = set(data) - _RULE_KEYS
         if unknown:
             raise ValueError(f"unknown fault field(s): {', '.join(sorted(unknown))}")
-        reply, delay_ms = data.get("reply"), data.get("delay_ms")
+        reply, delay_ms, command_delay_ms = (
+            data.get("reply"),
+            data.get("delay_ms"),
+            data.get("command_delay_ms"),
+        )
         drop, match, count = data.get("drop_connection", False), data.get("match"), data.get("count")
         if not isinstance(drop, bool):
             raise ValueError("drop_connection must be true or false")
-        actions = (reply is not None) + (delay_ms is not None) + drop
+        actions = (reply is not None) + (delay_ms is not None) + (command_delay_ms is not None) + drop
         if actions != 1:
-            raise ValueError("a fault rule needs exactly one of reply, delay_ms, drop_connection")
+            raise ValueError(
+                "a fault rule needs exactly one of reply, delay_ms, command_delay_ms, drop_connection"
+            )
         if reply is not None and not (isinstance(reply, str) and _REPLY.match(reply) and len(reply) <= 512):
             raise ValueError('reply must be one 4xx or 5xx SMTP reply line, e.g. "451 4.3.0 Try again later"')
-        if delay_ms is not None and (
-            isinstance(delay_ms, bool) or not isinstance(delay_ms, int) or not 0 <= delay_ms <= MAX_DELAY_MS
-        ):
-            raise ValueError(f"delay_ms must be an integer from 0 to {MAX_DELAY_MS}")
+        for name, value in (("delay_ms", delay_ms), ("command_delay_ms", command_delay_ms)):
+            if value is not None and (
+                isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_DELAY_MS
+            ):
+                raise ValueError(f"{name} must be an integer from 0 to {MAX_DELAY_MS}")
+        if command_delay_ms is not None and match is not None:
+            raise ValueError("command_delay_ms applies to every connection: it takes no match")
         if match is not None and not (isinstance(match, str) and match):
             raise ValueError("match must be a non-empty string")
         if count is not None and (isinstance(count, bool) or not isinstance(count, int) or count < 1):
             raise ValueError("count must be a positive integer, or omitted for forever")
-        return cls(id=rule_id, reply=reply, delay_ms=delay_ms, drop_connection=drop, match=match, count=count)
+        return cls(
+            id=rule_id,
+            reply=reply,
+            delay_ms=delay_ms,
+            command_delay_ms=command_delay_ms,
+            drop_connection=drop,
+            match=match,
+            count=count,
+        )
 
 
 class FaultRules:
@@ -140,4 +166,13 @@ class FaultRules:
             if rule.delay_ms is not None and rule.applies_to(recipients):
                 rule.consume()
                 total += rule.delay_ms
+        return total
+
+    def take_command_delay_ms(self) -> int:
+        """The wait before the next reply of any connection: every `command_delay_ms` rule's."""
+        total = 0
+        for rule in self.active():
+            if rule.command_delay_ms is not None:
+                rule.consume()
+                total += rule.command_delay_ms
         return total

@@ -11,7 +11,7 @@ import logging
 import weakref
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, AnyStr
 
 from aiosmtpd.smtp import SMTP, AuthResult, Envelope, Session
 
@@ -68,6 +68,24 @@ class SinkHandler:
         return f"250 2.0.0 OK: queued as {message.id}"
 
 
+class _SinkSMTP(SMTP):
+    """aiosmtpd's server, with a `command_delay_ms` fault rule's wait before each reply."""
+
+    def __init__(self, state: SinkState, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._sink_state = state
+        self._reply_continues = False  # the last line pushed was "250-...": more of that reply follows
+
+    async def push(self, status: AnyStr) -> None:
+        line = status.encode() if isinstance(status, str) else status
+        if not self._reply_continues:  # the first line of a reply: the greeting or an answer
+            delay_ms = self._sink_state.faults.take_command_delay_ms()
+            if delay_ms:
+                await asyncio.sleep(delay_ms / 1000)
+        self._reply_continues = line[3:4] == b"-"
+        await super().push(status)
+
+
 def _accept_any_login(
     server: SMTP, session: Session, envelope: Envelope, mechanism: str, data: Any
 ) -> AuthResult:
@@ -105,7 +123,8 @@ def smtp_protocols(
     connections: weakref.WeakSet[SMTP] = weakref.WeakSet()
 
     def smtp_protocol() -> SMTP:
-        protocol = SMTP(
+        protocol = _SinkSMTP(
+            state,
             handler,
             hostname=SMTP_HOSTNAME,
             ident="portal SMTP sink",

@@ -8,10 +8,16 @@ delivery's recipient, purpose and subject and has not expired). Every result is 
 its outbox event in one transaction: a writer saves the sent emails of 150 ms together, a retry or
 a failure is saved at once. An event relay publishes them.
 
-On SIGTERM or SIGINT it stops claiming, gives back what it claimed but had not started, lets the
-emails in flight finish (for at most `smtp_timeout_seconds`), publishes the last events, and closes
-its connections. A delivery cut off even so stays `sending` until its lease ends, then any sender
-takes it again: at least once, never lost.
+While an email is sent and until its result is saved, its claim's lease is renewed, and the
+sending stops before the end of the email if the lease cannot be (`sender/lease.py`): no other
+sender takes a delivery this one may still send. An email goes out twice only when the sender
+dies (or the database is out for most of a lease) between the server's 250 and its record.
+
+On SIGTERM or SIGINT it stops claiming, gives back what it claimed but had not started, stops the
+emails whose end the server does not have yet (given back too), lets those it has be answered
+(within `smtp_timeout_seconds`) and saved, publishes the last events, and closes its connections.
+A delivery cut off even so stays `sending` until its lease ends, then any sender takes it again:
+at least once, never lost.
 """
 
 from __future__ import annotations
@@ -28,6 +34,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from notifications import domain
 from notifications.rendering import Templates, build_message, maintenance_values, template_values
 from notifications.sender import store
+from notifications.sender.lease import Leases
 from notifications.sender.relay import EventRelay, wait_any
 from notifications.sender.smtp import Outcome, SmtpConnection
 from notifications.settings import NotificationsSettings
@@ -43,6 +50,8 @@ log = logging.getLogger("notifications.sender")
 RESULT_WRITE_ATTEMPTS = 4
 MAX_CLAIM_BACKOFF_SECONDS = 10.0
 RESULT_WRITE_LINGER_SECONDS = 0.15
+# At shutdown, beyond the SMTP timeout: for the last answers to be saved.
+SHUTDOWN_SAVE_SECONDS = 5.0
 
 
 class Sender:
@@ -58,12 +67,15 @@ class Sender:
         self.jitter = jitter
         self._stopping = asyncio.Event()
         self._room = asyncio.Event()
+        self._leases: Leases | None = None
 
     def stop(self) -> None:
         """Begin a clean shutdown (safe to call more than once, e.g. from a signal handler)."""
         if not self._stopping.is_set():
-            log.info("stopping: no new claims; finishing the emails in flight")
+            log.info("stopping: no new claims; finishing the emails the server is answering")
         self._stopping.set()
+        if self._leases is not None:
+            self._leases.stop_all()
 
     async def run(self) -> None:
         s = self.settings
@@ -71,6 +83,13 @@ class Sender:
         relay = EventRelay(engine, s.amqp_uri, s.outbox_batch_size, s.outbox_poll_seconds)
         relay_stop = asyncio.Event()
         relay_task = asyncio.create_task(relay.run(relay_stop), name="event-relay")
+        self._leases = leases = Leases(
+            s.claim_lease_seconds, lambda held: store.renew(engine, held, s.claim_lease_seconds)
+        )
+        if self._stopping.is_set():
+            leases.stop_all()
+        renewal_stop = asyncio.Event()
+        renewal = asyncio.create_task(leases.run(renewal_stop), name="lease-renewal")
         # Unbounded, so the shutdown's "finish" markers never wait; the claimer keeps it within
         # sender_batch_size itself.
         queue: asyncio.Queue[store.Job | None] = asyncio.Queue()
@@ -89,7 +108,8 @@ class Sender:
             await self._give_back_unstarted(engine, queue)
             for _ in workers:
                 queue.put_nowait(None)  # one "finish" for each worker, after the job it has
-            _, late = await asyncio.wait(workers, timeout=s.smtp_timeout_seconds)
+            # The emails not yet at their end stop at once; the others get their answer.
+            _, late = await asyncio.wait(workers, timeout=s.smtp_timeout_seconds + SHUTDOWN_SAVE_SECONDS)
             for task in late:
                 task.cancel()
             if late:
@@ -97,6 +117,8 @@ class Sender:
                 await asyncio.wait(late)
             self._sent.put_nowait(None)  # the writer saves what the workers left it, then ends
             await writer
+            renewal_stop.set()  # every claim is saved or given up: nothing is held any more
+            await renewal
             relay_stop.set()
             relay.wake()
             await relay_task
@@ -130,12 +152,8 @@ class Sender:
     async def _give_back_unstarted(self, engine: AsyncEngine, queue: asyncio.Queue[store.Job | None]) -> None:
         while not queue.empty():
             job = queue.get_nowait()
-            if job is None:
-                continue
-            try:
-                await store.give_back(engine, job)
-            except Exception as exc:
-                log.warning("delivery %s: could not give it back (%s)", job.id, type(exc).__name__)
+            if job is not None:
+                await self._give_back(engine, job)
 
     # --- sending ----------------------------------------------------------------------------------
 
@@ -162,9 +180,26 @@ class Sender:
         self, engine: AsyncEngine, relay: EventRelay, smtp: SmtpConnection, job: store.Job
     ) -> None:
         s = self.settings
-        if not domain.claim_is_fresh(time.monotonic() - job.claimed_at, s.claim_lease_seconds):
-            await store.give_back(engine, job)
+        leases = self._leases
+        assert leases is not None
+        if self._stopping.is_set() or not domain.claim_is_fresh(
+            time.monotonic() - job.claimed_at, s.claim_lease_seconds
+        ):
+            await self._give_back(engine, job)
             return
+        leases.hold(job.lease)  # renewed from now until its result is saved or given up
+        handed_over = False
+        try:
+            handed_over = await self._attempt(engine, relay, smtp, job)
+        finally:
+            if not handed_over:
+                leases.release(job.lease)
+
+    async def _attempt(
+        self, engine: AsyncEngine, relay: EventRelay, smtp: SmtpConnection, job: store.Job
+    ) -> bool:
+        """Send a fresh claim and record what became of it; True when a sent email is handed to
+        the result writer (which then owns its claim)."""
         if job.suppressed:
             log.info("delivery %s to %s: suppressed, not sent", job.id, job.recipient)
             await self._record(
@@ -174,7 +209,7 @@ class Sender:
                     engine, job, None, domain.SUPPRESSED_REASON, status=DeliveryStatus.SUPPRESSED
                 ),
             )
-            return
+            return False
         try:
             message = self._compose(job)
         except domain.LinkRefused as refused:
@@ -191,15 +226,28 @@ class Sender:
             await self._settle(
                 engine, relay, job, Outcome(None, f"the email could not be rendered ({type(exc).__name__})")
             )
-            return
+            return False
         await self._unsaved.acquire()  # released once the result is saved (or given up)
         sent = False
         try:
-            outcome = await smtp.send(message, job.recipient)
-            sent = await self._settle(engine, relay, job, outcome)
+            outcome = await smtp.send(message, job.recipient, job.lease)
+            if outcome.abandoned and self._stopping.is_set():
+                log.info("delivery %s: stopped before the end of the email; given back", job.id)
+                await self._give_back(engine, job)
+            else:
+                if outcome.abandoned:
+                    log.warning("delivery %s: its claim could not be renewed in time; not sent", job.id)
+                sent = await self._settle(engine, relay, job, outcome)
         finally:
             if not sent:
                 self._unsaved.release()
+        return sent
+
+    async def _give_back(self, engine: AsyncEngine, job: store.Job) -> None:
+        try:
+            await store.give_back(engine, job)
+        except Exception as exc:  # the lease ends on its own: any sender takes it then
+            log.warning("delivery %s: could not give it back (%s)", job.id, type(exc).__name__)
 
     def _compose(self, job: store.Job) -> bytes:
         s = self.settings
@@ -300,22 +348,24 @@ class Sender:
             try:
                 await self._save_sent(engine, relay, batch)
             finally:
-                for _ in batch:
+                for job, _ in batch:
+                    if self._leases is not None:
+                        self._leases.release(job.lease)
                     self._unsaved.release()
 
     async def _save_sent(
         self, engine: AsyncEngine, relay: EventRelay, batch: list[tuple[store.Job, str]]
     ) -> None:
-        """Retried until saved while the claims last (a database restart costs no duplicate),
-        or a few times once the sender is stopping; then the rows wait for their leases to end
-        and the emails go out again."""
-        lease_ends = min(job.claimed_at for job, _ in batch) + self.settings.claim_lease_seconds
+        """Retried until saved while the claims last (renewed meanwhile: a database restart costs
+        no duplicate), or a few times once the sender is stopping; then the rows wait for their
+        leases to end and the emails go out again."""
         attempt = 0
         while True:
             attempt += 1
             try:
                 written = await store.record_sent(engine, batch)
             except Exception as exc:
+                lease_ends = min(job.lease.ends for job, _ in batch)
                 give_up = time.monotonic() >= lease_ends or (
                     self._stopping.is_set() and attempt >= RESULT_WRITE_ATTEMPTS
                 )

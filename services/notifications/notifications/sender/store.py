@@ -4,7 +4,8 @@ A claim is one atomic UPDATE of due rows (FOR UPDATE SKIP LOCKED), so several se
 work without taking the same row. Claiming counts the attempt, and the attempt count is the claim's
 token: a result is written only while the row is still `sending` with that count, so a row that
 another sender took over after the lease ran out never gets two results (nor two events).
-Each result is written in one transaction with its outbox event.
+Each result is written in one transaction with its outbox event. The claims a sender is working
+on are renewed (`renew`, see `sender/lease.py`), so their leases end only once it has stopped.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from notifications.models import Delivery, Suppression, outbox
+from notifications.sender.lease import Lease
 from notifications.settings import NotificationsSettings
 from shared.contracts import events as e
 from shared.contracts.common import normalize_email
@@ -32,10 +34,11 @@ REASON_MAX_LENGTH = 1000
 
 
 def make_async_engine(settings: NotificationsSettings) -> AsyncEngine:
-    """A pool with one connection per worker, one for the claimer and one for the event relay."""
+    """A pool with one connection per worker, one each for the claimer, the event relay and the
+    renewal of the claims (which must never wait behind the workers)."""
     engine = create_async_engine(
         settings.database_url,
-        pool_size=settings.sender_concurrency + 2,
+        pool_size=settings.sender_concurrency + 3,
         max_overflow=0,
         pool_timeout=POOL_TIMEOUT_SECONDS,
         pool_use_lifo=True,
@@ -58,7 +61,8 @@ class Job:
     context: dict[str, Any] = field(repr=False)  # holds the sealed link: kept out of reprs
     attempts: int
     suppressed: bool
-    claimed_at: float = field(default_factory=time.monotonic)
+    claimed_at: float  # time.monotonic() just before the claim: its lease began later
+    lease: Lease = field(repr=False, compare=False)
 
 
 def _recipient_suppressed() -> Any:
@@ -108,9 +112,9 @@ _CLAIM = _claim_statement()
 async def claim(engine: AsyncEngine, limit: int, lease_seconds: float) -> list[Job]:
     """Take up to `limit` due deliveries: queued ones whose time has come, and ones a sender
     claimed and never finished (its lease ran out: it crashed or hung)."""
+    claimed_at = time.monotonic()
     async with engine.begin() as conn:
         rows = (await conn.execute(_CLAIM, {"limit": limit, "lease": timedelta(seconds=lease_seconds)})).all()
-    claimed_at = time.monotonic()
     return [
         Job(
             id=row.id,
@@ -123,9 +127,53 @@ async def claim(engine: AsyncEngine, limit: int, lease_seconds: float) -> list[J
             attempts=row.attempts,
             suppressed=row.suppressed,
             claimed_at=claimed_at,
+            lease=Lease(row.id, row.attempts, claimed_at, lease_seconds),
         )
         for row in rows
     ]
+
+
+def _renew_statement() -> Any:
+    """Built once; each renewal binds the claims (id, attempts) and `lease`. A row locked by
+    another transaction (its result being saved, or another sender claiming it) is skipped, not
+    waited for: it is not renewed this time."""
+    held = unnest(
+        "held",
+        id=(Uuid(), []),
+        attempts=(Integer(), []),
+    )
+    still_ours = (
+        select(Delivery.id)
+        .join(held, and_(Delivery.id == held.c.id, Delivery.attempts == held.c.attempts))
+        .where(Delivery.status == S.SENDING.value)
+        .with_for_update(of=Delivery, skip_locked=True)
+    )
+    return (
+        update(Delivery)
+        .where(Delivery.id.in_(still_ours.scalar_subquery()))
+        .values(lease_until=func.now() + bindparam("lease", type_=Interval()))
+        .returning(Delivery.id)
+    )
+
+
+_RENEW = _renew_statement()
+
+
+async def renew(engine: AsyncEngine, leases: list[Lease], lease_seconds: float) -> set[uuid.UUID]:
+    """Push forward the leases of the claims still this sender's (`sending`, same attempt count):
+    `lease_seconds` from now. Returns their ids."""
+    if not leases:
+        return set()
+    async with engine.begin() as conn:
+        renewed = await conn.scalars(
+            _RENEW,
+            {
+                "held_id": [lease.delivery_id for lease in leases],
+                "held_attempts": [lease.attempts for lease in leases],
+                "lease": timedelta(seconds=lease_seconds),
+            },
+        )
+        return set(renewed.all())
 
 
 def _still_ours(job: Job) -> Any:

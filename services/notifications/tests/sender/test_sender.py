@@ -5,6 +5,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 from collections import Counter
 
 from devtools.smtp_sink.server import SmtpSink
@@ -291,16 +292,76 @@ def test_the_process_sends_and_stops_cleanly_on_sigterm(
 
 
 def test_stopping_lets_the_email_in_flight_finish(
-    settings, deliveries, running_sender, sink_client, invitation_sent
+    settings, deliveries, running_sender, sink_client, invitation_sent, wait_until
 ):
     sent = invitation_sent()
-    sink_client.add_fault(delay_ms=1500, match=sent.event.email, count=1)
+    rule = sink_client.add_fault(delay_ms=1500, match=sent.event.email, count=1)
     row = deliveries.queue(sent)
 
     with running_sender(settings):
-        deliveries.wait_status(row.id, "sending")
+        # The server has the whole email (its DATA-stage delay has begun) and has not answered.
+        wait_until(
+            lambda: rule["id"] not in {r["id"] for r in sink_client.faults()}, what="the email's end sent"
+        )
     # Leaving the block stopped the sender while the server was still taking the email.
 
     done = deliveries.get(row.id)
     assert (done.status, done.attempts) == ("sent", 1)
+    assert len(sink_client.messages(to=sent.event.email)) == 1
+
+
+def test_stopping_before_the_end_of_the_email_gives_it_back_unsent(
+    settings, deliveries, running_sender, sink_client, invitation_sent, wait_until
+):
+    sent = invitation_sent()
+    row = deliveries.queue(sent)
+    # A slow server: the sender is stopped while the connection is being opened.
+    [rule] = sink_client.set_faults(command_delay_ms=300, count=50)
+    try:
+        with running_sender(settings):
+            wait_until(lambda: sink_client.faults()[0]["count"] < rule["count"], what="a reply delayed")
+    finally:
+        sink_client.clear_faults()
+
+    back = deliveries.get(row.id)
+    assert (back.status, back.attempts, back.lease_until) == ("queued", 0, None)
+    assert sink_client.messages(to=sent.event.email) == []
+    deliveries.execute("UPDATE notifications.deliveries SET status = 'failed' WHERE id = :id", id=row.id)
+
+
+def test_a_send_whose_claim_cannot_be_renewed_stops_before_the_end_of_the_email(
+    make_settings, sink, deliveries, running_sender, sink_client, invitation_sent, wait_until, monkeypatch
+):
+    """The server waits before every reply, so that an email on a new connection (six replies)
+    takes longer than the claim's lease. While the lease cannot be renewed, the sender stops
+    before the end of the data: the server never has the email, and the delivery is tried again,
+    not recorded as sent. Once renewals work, it is sent, once."""
+    settings = make_settings(
+        sink.smtp_port, claim_lease_seconds=3, smtp_timeout_seconds=1.5, max_attempts=100
+    )
+    sent = invitation_sent()
+    renewing = threading.Event()
+    renew = store.renew
+
+    async def renew_unless_broken(engine, leases, seconds):
+        if not renewing.is_set():
+            raise OSError("renewals refused by the test")
+        return await renew(engine, leases, seconds)
+
+    monkeypatch.setattr(store, "renew", renew_unless_broken)
+    sink_client.set_faults(command_delay_ms=600)  # 6 replies: 3.6 s, the lease 3 s
+    try:
+        with running_sender(settings):
+            row = deliveries.queue(sent)
+            stopped = deliveries.wait_for(
+                row.id, lambda r: r.attempts >= 1 and r.status == "queued", "stopped and queued again"
+            )
+            assert sink_client.messages(to=sent.event.email) == []
+            renewing.set()
+            done = deliveries.wait_status(row.id, "sent")
+    finally:
+        sink_client.clear_faults()
+
+    assert "stopped before the end of the email" in stopped.last_error
+    assert done.attempts > stopped.attempts
     assert len(sink_client.messages(to=sent.event.email)) == 1
