@@ -394,7 +394,7 @@ def with_senders(config: StackConfig, senders: int) -> list[ProcessSpec]:
     """The platform's processes, with `senders` SMTP senders in all."""
     processes = platform_processes(config)
     [sender] = [spec for spec in processes if spec.name == "sender"]
-    return processes + [ProcessSpec(f"sender-{n}", sender.argv) for n in range(2, senders + 1)]
+    return processes + [ProcessSpec(f"sender-{n}", sender.argv, sender.env) for n in range(2, senders + 1)]
 
 
 def sender_logs(platform: Platform) -> str:
