@@ -219,7 +219,7 @@ class Sender:
             await self._record(
                 relay, job, lambda: store.record_failed(engine, job, None, reason, link_refused=True)
             )
-            return
+            return False
         except Exception as exc:
             # Only the exception's type: its text could quote the context.
             log.error("delivery %s: the email could not be rendered (%s)", job.id, type(exc).__name__)
