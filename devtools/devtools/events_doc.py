@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import enum
 import inspect
+import json
 import types
 import typing
 from datetime import date, datetime
@@ -16,8 +17,12 @@ from uuid import UUID
 
 from pydantic import BaseModel
 
+from shared.broker_access import subscriber_permissions
 from shared.contracts.events import ALL_EVENTS, Event
 from shared.topology import SUBSCRIPTIONS
+
+# The outside subscriber's login in the examples.
+SUBSCRIBER = "crm"
 
 INTRO = """\
 # Events
@@ -62,8 +67,7 @@ A broker administrator makes the login once, here `crm`, with the management API
 curl -fsS -u admin:admin-password -X PUT -H 'content-type: application/json' \\
   -d '{"password": "crm-password", "tags": ""}' http://localhost:15672/api/users/crm
 curl -fsS -u admin:admin-password -X PUT -H 'content-type: application/json' \\
-  -d '{"configure": "^crm\\\\..+$", "write": "^crm\\\\..+$",
-       "read": "^(crm\\\\..+|(contacts|invitations|notifications|properties)\\\\.events)$"}' \\
+  -d 'SUBSCRIBER_PERMISSIONS' \\
   http://localhost:15672/api/permissions/%2F/crm
 ```
 
@@ -168,7 +172,9 @@ def fields_table(model: type[BaseModel], skip: set[str]) -> list[str]:
 
 
 def render() -> str:
-    lines = [INTRO, "## The events", ""]
+    # The subscriber's permissions, as the platform defines them (`shared.broker_access`).
+    permissions = json.dumps(subscriber_permissions(SUBSCRIBER).__dict__)
+    lines = [INTRO.replace("SUBSCRIBER_PERMISSIONS", permissions), "## The events", ""]
     base = set(Event.model_fields)
     nested: dict[str, type[BaseModel]] = {}
     for event in ALL_EVENTS:

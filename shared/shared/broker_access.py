@@ -116,10 +116,6 @@ def _either(names: Iterable[str]) -> str:
     return "^(" + "|".join(names) + ")$" if names else NOTHING
 
 
-def _literal(name: str) -> str:
-    return re.escape(name)
-
-
 def rpc_callers() -> frozenset[str]:
     """The components that call some service's RPC methods (each has reply queues)."""
     import shared.contracts.contacts
@@ -133,35 +129,37 @@ def rpc_callers() -> frozenset[str]:
 def permissions(component: str) -> Permissions:
     """The least a component's login needs (see the module's docstring)."""
     if component == SENDER:
-        return Permissions(NOTHING, _either([_literal(event_exchange_name("notifications"))]), NOTHING)
+        return Permissions(NOTHING, _either([re.escape(event_exchange_name("notifications"))]), NOTHING)
     queues: list[str] = []
     if component in SERVICES:
-        queues.append(_literal(f"rpc-{component}"))
+        queues.append(re.escape(f"rpc-{component}"))
     if component in rpc_callers():
-        queues.append(_literal(f"rpc.reply-{component}-") + ".+")
+        queues.append(re.escape(f"rpc.reply-{component}-") + ".+")
     consumed = [s for s in SUBSCRIPTIONS if s.service == component]
     if consumed:
         # evt-<source>-<event>--<service>.<method>, and its .dead and .retry-<ms>ms queues
-        queues.append(r"evt-[a-z_]+-[a-z_]+--" + _literal(component) + r"\.[a-z_]+(\.dead|\.retry-[0-9]+ms)?")
-    write = [*queues, _literal(RPC_EXCHANGE)]
-    read = [*queues, _literal(RPC_EXCHANGE)]
+        queues.append(
+            r"evt-[a-z_]+-[a-z_]+--" + re.escape(component) + r"\.[a-z_]+(\.dead|\.retry-[0-9]+ms)?"
+        )
+    write = [*queues, re.escape(RPC_EXCHANGE)]
+    read = [*queues, re.escape(RPC_EXCHANGE)]
     if component in SERVICES:
-        own_exchange = _literal(event_exchange_name(component))
+        own_exchange = re.escape(event_exchange_name(component))
         write.append(own_exchange)
         queues_and_exchange = [*queues, own_exchange]  # the outbox relay declares its exchange
     else:
         queues_and_exchange = queues
     if consumed:
-        write.append(_literal(DEFAULT_EXCHANGE))
-        read += sorted({_literal(event_exchange_name(s.source)) for s in consumed})
+        write.append(re.escape(DEFAULT_EXCHANGE))
+        read += sorted({re.escape(event_exchange_name(s.source)) for s in consumed})
     return Permissions(_either(queues_and_exchange), _either(write), _either(read))
 
 
 def subscriber_permissions(login: str) -> Permissions:
     """An outside system's login: queues of its own (`<login>.<name>`) bound to the events
     exchanges, read; nothing published, nothing else configured or read."""
-    own = _literal(f"{login}.") + ".+"
-    exchanges = [_literal(event_exchange_name(source)) for source in SERVICES]
+    own = re.escape(f"{login}.") + ".+"
+    exchanges = [re.escape(event_exchange_name(source)) for source in SERVICES]
     return Permissions(_either([own]), _either([own]), _either([own, *exchanges]))
 
 
