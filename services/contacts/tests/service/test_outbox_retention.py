@@ -20,7 +20,7 @@ from contacts.settings import ContactsSettings
 from shared.contracts import contacts as c
 from shared.contracts.common import ContactType
 from shared.outbox import parked_events
-from shared.testing.helpers import EventCollector, actor, hook_caller, random_email, random_name
+from shared.testing.helpers import EventCollector, actor, random_email, random_name
 
 
 def new_contact(call, org):
@@ -40,9 +40,14 @@ def outbox_cli(settings, *args):
     )
 
 
-def test_an_event_the_broker_keeps_refusing_is_parked_and_the_later_ones_go_out(
-    container_factory, settings, infra, org
-):
+@pytest.fixture
+def settings(settings):
+    """One contacts service (the `contacts` fixture's), whose relay parks at the second refusal:
+    a second relay with another bound would count refusals of its own on the same rows."""
+    return settings.model_copy(update={"outbox_max_publish_attempts": 2})
+
+
+def test_an_event_the_broker_keeps_refusing_is_parked_and_the_later_ones_go_out(call, settings, infra, org):
     # A queue that takes no message and says so (reject-publish): the broker nacks every
     # contact_archived, as it would an event it cannot take.
     refusing = f"refuses-archived-{uuid.uuid4().hex[:8]}"
@@ -55,10 +60,6 @@ def test_an_event_the_broker_keeps_refusing_is_parked_and_the_later_ones_go_out(
         )(conn.channel()).declare()
         collector = EventCollector(settings.amqp_uri, "contacts", ["contact_created"])
         try:
-            own = settings.model_copy(update={"outbox_max_publish_attempts": 2})
-            container = container_factory(ContactsService, own.nameko_config())
-            container.start()
-            call = hook_caller(container)
             archived = new_contact(call, org)
             collector.until(lambda _, body: body["contact"]["id"] == str(archived.id))
             call(c.ARCHIVE_CONTACT, c.ArchiveContact(actor=actor(org), contact_id=archived.id))
